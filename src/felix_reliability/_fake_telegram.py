@@ -188,6 +188,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeTelegram/1.0"
     sys_version = ""
+    # Buffered, so the headers and the body leave in one segment: no delayed-ACK stalls.
+    wbufsize = 1 << 16
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         """Log nothing: the request line holds the bot token."""
