@@ -7,6 +7,7 @@ importable without httpx.
 from __future__ import annotations
 
 import contextlib
+import http
 import http.server
 import json
 import random
@@ -70,11 +71,6 @@ _DESCRIPTIONS: Final[Mapping[int, str]] = MappingProxyType(
         504: "Gateway Timeout",
     }
 )
-_BAD_GATEWAY_HTML: Final = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n"
-    b"<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n"
-    b"<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
-)
 _PATH: Final = re.compile(r"^/bot(?P<token>[^/]*)/(?P<method>[A-Za-z]+)/?$")
 _INTEGER: Final = re.compile(r"^-?\d{1,20}$")
 _MAX_BODY: Final = 1 << 20
@@ -114,7 +110,6 @@ class _Fault:
     status: int = 0
     description: str = ""
     retry_after: int | None = None
-    migrate_to_chat_id: int | None = None
     delay: float = 0.0
     html: bool = False
 
@@ -142,6 +137,19 @@ def _normalize_chat_id(value: object) -> int | str:
     return int(text) if _INTEGER.match(text) else text
 
 
+def _proxy_page(status: int) -> bytes:
+    """Return the HTML error page nginx serves when the API behind it is down."""
+    try:
+        title = f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        title = str(status)
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n"
+        f"<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
+    ).encode()
+
+
 def _envelope_error(
     status: int, description: str, parameters: Mapping[str, object] | None = None
 ) -> _Answer:
@@ -155,12 +163,10 @@ def _fault_answer(fault: _Fault) -> _Answer:
     if fault.kind == "reset_before":
         return _Answer(reset=True)
     if fault.html:
-        return _Answer(status=fault.status, body=_BAD_GATEWAY_HTML, content_type="text/html")
-    parameters: dict[str, object] | None = None
-    if fault.retry_after is not None:
-        parameters = {"retry_after": fault.retry_after}
-    elif fault.migrate_to_chat_id is not None:
-        parameters = {"migrate_to_chat_id": fault.migrate_to_chat_id}
+        return _Answer(
+            status=fault.status, body=_proxy_page(fault.status), content_type="text/html"
+        )
+    parameters = None if fault.retry_after is None else {"retry_after": fault.retry_after}
     return _envelope_error(fault.status, fault.description, parameters)
 
 
@@ -594,7 +600,7 @@ class FakeTelegramServer:
             if self._outage == "reset":
                 return _Answer(reset=True)
             if self._outage == "bad_gateway":
-                return _Answer(status=502, body=_BAD_GATEWAY_HTML, content_type="text/html")
+                return _Answer(status=502, body=_proxy_page(502), content_type="text/html")
             url = urllib.parse.urlsplit(path)
             match = _PATH.match(url.path)
             if match is None:

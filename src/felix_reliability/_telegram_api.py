@@ -60,6 +60,7 @@ HTTPX_LOGGERS: Final = (
 )
 
 _TOO_MANY_REQUESTS: Final = 429
+_NOT_JSON: Final = object()
 _UNAUTHORIZED: Final = 401
 _NETWORK_DESCRIPTIONS: Final[Mapping[NetworkErrorKind, str]] = {
     "connect": "could not connect to the Bot API (nothing was sent)",
@@ -218,16 +219,20 @@ def parse_response(response: httpx.Response) -> dict[str, object]:
         TelegramAPIError: The answer is an error or not a Bot API envelope.
     """
     status = response.status_code
+    body: object = None
     try:
-        body: object = json.loads(response.content)
+        body = json.loads(response.content)
     except ValueError:
+        body = _NOT_JSON
+    if body is _NOT_JSON:
+        # Raised outside the except block: a JSONDecodeError context adds nothing.
         content_type = response.headers.get("content-type", "no content type")
         raise TelegramAPIError(
             status,
             f"HTTP {status} with a body that is not JSON ({content_type})",
             status_code=status,
             envelope=False,
-        ) from None
+        )
     if not isinstance(body, dict) or not isinstance(body.get("ok"), bool):  # pyright: ignore[reportUnknownMemberType] - JSON
         raise TelegramAPIError(
             status,
@@ -297,7 +302,7 @@ def call_api(
         )
     except httpx.RequestError as exc:
         failure = network_error(exc)
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):
         failure = _invalid_url()
     else:
         return parse_response(response)
@@ -322,7 +327,7 @@ async def call_api_async(
         )
     except httpx.RequestError as exc:
         failure = network_error(exc)
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):
         failure = _invalid_url()
     else:
         return parse_response(response)
