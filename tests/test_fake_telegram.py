@@ -468,8 +468,10 @@ def test_server_listens_on_loopback_with_a_free_port(server) -> None:
         pass
 
 
-def test_a_client_that_disconnects_mid_answer_is_ignored_quietly(server, capfd) -> None:
-    """A client gone before the answer causes no traceback on stderr."""
+def test_a_client_that_disconnects_before_the_answer_is_ignored_quietly(capfd) -> None:
+    """A client gone before a slow answer causes no traceback on stderr."""
+    baseline = threading.active_count()
+    server = FakeTelegramServer(TOKEN).start()
     server.slow(0.05)
     host, port = server.base_url.removeprefix("http://").split(":")
     body = json.dumps({"chat_id": 1, "text": "gone"}).encode()
@@ -479,9 +481,14 @@ def test_a_client_that_disconnects_mid_answer_is_ignored_quietly(server, capfd) 
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
-    while server.request_count == 0:
-        time.sleep(0.001)
+        while not server.messages:
+            time.sleep(0.001)
+    # Let the slow answer hit the closed socket: wait for its connection thread to end.
+    deadline = time.monotonic() + 2
+    while threading.active_count() > baseline + 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
     server.close()
+    assert threading.active_count() == baseline
     assert capfd.readouterr().err == ""
 
 

@@ -387,7 +387,7 @@ class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         redacted = redact(message)
-        if redacted != message or record.args:
+        if redacted != message:
             record.msg = redacted
             record.args = None
         return True
