@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -504,3 +505,51 @@ def test_the_server_never_logs_the_token(server, client, caplog, capfd) -> None:
     server_records = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
     assert all(TOKEN not in record.getMessage() for record in server_records)
     assert TOKEN not in capfd.readouterr().err
+
+
+def test_fault_log_lists_every_fault_played(server, client) -> None:
+    """fault_log records scripted faults, migrations and outages, in order."""
+    server.rate_limit(chat_id=1)
+    server.reject(403)
+    server.migrate(3, 30)
+    server.reset_connection(after_processing=True, chat_id=4)
+    send(client, server, 1)
+    send(client, server, 2)
+    send(client, server, 3)
+    with pytest.raises(httpx.ReadError):
+        send(client, server, 4)
+    server.start_outage()
+    send(client, server, 5)
+    assert server.fault_log == [
+        ("rate_limit", 1),
+        ("rejected", 2),
+        ("migrated", 3),
+        ("reset_after", 4),
+        ("outage", None),
+    ]
+    server.clear()
+    assert server.fault_log == []
+
+
+def test_random_slow_answers_use_slow_delay(server) -> None:
+    """ "slow" is drawn only when asked for, with the given delay: a short client timeout trips."""
+    server.set_fault_rate(1.0, kinds=("slow",), slow_delay=0.1)
+    with httpx.Client(timeout=0.02) as http, pytest.raises(httpx.ReadTimeout):
+        send(http, server)
+    assert [m.text for m in server.messages] == ["hi"]
+    assert server.fault_log == [("slow", 42)]
+
+
+def test_slow_is_not_a_default_random_fault(server, client) -> None:
+    """By default random faults never cost real time."""
+    server.set_fault_rate(1.0, seed=3)
+    for index in range(60):
+        with contextlib.suppress(httpx.ReadError):
+            send(client, server, text=str(index))
+    assert "slow" not in {kind for kind, _ in server.fault_log}
+
+
+def test_slow_delay_of_random_faults_is_validated(server) -> None:
+    """slow_delay must be a finite number >= 0."""
+    with pytest.raises(ValueError, match="slow_delay"):
+        server.set_fault_rate(0.5, slow_delay=-1)

@@ -41,10 +41,12 @@ FaultKind = Literal[
     "not_found",
     "reset_before",
     "reset_after",
+    "slow",
 ]
 """The faults `FakeTelegramServer.set_fault_rate` draws from."""
 
-_ALL_KINDS: Final[tuple[FaultKind, ...]] = (
+# Every kind but "slow", which costs real time.
+_DEFAULT_KINDS: Final[tuple[FaultKind, ...]] = (
     "rate_limit",
     "server_error",
     "bad_gateway",
@@ -170,6 +172,7 @@ def _fault_answer(fault: _Fault) -> _Answer:
     return _envelope_error(fault.status, fault.description, parameters)
 
 
+_ALL_KINDS: Final[tuple[FaultKind, ...]] = (*_DEFAULT_KINDS, "slow")
 _RANDOM_FAULTS: Final[Mapping[str, _Fault]] = MappingProxyType(
     {
         "rate_limit": _Fault(
@@ -331,7 +334,9 @@ class FakeTelegramServer:
         self._migrated: dict[int | str, int] = {}
         self._outage: Literal["bad_gateway", "reset"] | None = None
         self._fault_rate = 0.0
-        self._fault_kinds: tuple[FaultKind, ...] = _ALL_KINDS
+        self._fault_kinds: tuple[FaultKind, ...] = _DEFAULT_KINDS
+        self._slow_delay = 0.0
+        self._fault_log: list[tuple[str, int | str | None]] = []
         self._random = random.Random(0)  # noqa: S311 - fault injection, not cryptography
         self._request_count = 0
         self._server: _HTTPServer | None = None
@@ -413,6 +418,17 @@ class FakeTelegramServer:
         with self._lock:
             return self._request_count
 
+    @property
+    def fault_log(self) -> list[tuple[str, int | str | None]]:
+        """The faults played so far, in order, as ``(kind, chat_id)``.
+
+        Kinds: ``"rate_limit"``, ``"server_error"`` (also proxy pages),
+        ``"rejected"`` (permanent 4xx), ``"reset_before"``, ``"reset_after"``,
+        ``"slow"``, ``"migrated"`` and ``"outage"`` (whose chat is `None`).
+        """
+        with self._lock:
+            return list(self._fault_log)
+
     def count(self, chat_id: int | str, text: str) -> int:
         """Return how many times *text* was accepted for *chat_id*."""
         wanted = _normalize_chat_id(chat_id)
@@ -434,10 +450,11 @@ class FakeTelegramServer:
             return sum(seen - 1 for seen in self._keys.values())
 
     def clear(self) -> None:
-        """Forget the recorded messages and the request count (faults stay)."""
+        """Forget the recorded messages, the fault log and the request count (faults stay)."""
         with self._lock:
             self._messages.clear()
             self._keys.clear()
+            self._fault_log.clear()
             self._request_count = 0
 
     # Scripted faults
@@ -551,29 +568,39 @@ class FakeTelegramServer:
             self._outage = None
 
     def set_fault_rate(
-        self, rate: float, *, seed: int = 0, kinds: tuple[FaultKind, ...] | None = None
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        kinds: tuple[FaultKind, ...] | None = None,
+        slow_delay: float = 0.05,
     ) -> None:
         """Answer a fraction *rate* of requests with a random fault, reproducibly.
 
         Random faults apply after scripted ones. Rate-limit faults ask for a
-        1 s wait. ``set_fault_rate(0)`` turns them off.
+        1 s wait (``parameters.retry_after = 1``); ``bad_gateway`` is a proxy's
+        HTML 502. ``set_fault_rate(0)`` turns random faults off.
 
         Args:
             rate: The probability of a fault per request, 0..1.
             seed: Seeds the random choices, so a chaos run can be replayed.
-            kinds: The faults to draw from; all of `FaultKind` by default.
+            kinds: The faults to draw from; by default every `FaultKind`
+                but ``"slow"``, which costs real time.
+            slow_delay: The delay of a random ``"slow"`` answer, in seconds.
 
         Raises:
             ValueError: If *rate* is outside 0..1 or *kinds* is empty or unknown.
         """
         fraction = 0.0 if rate == 0 else check_fraction("rate", rate)
-        chosen = _ALL_KINDS if kinds is None else tuple(kinds)
+        delay = check_non_negative_float("slow_delay", slow_delay)
+        chosen = _DEFAULT_KINDS if kinds is None else tuple(kinds)
         unknown = [kind for kind in chosen if kind not in _ALL_KINDS]
         if not chosen or unknown:
             raise ValueError(f"kinds must be a non-empty tuple of FaultKind, got {kinds!r}")
         with self._lock:
             self._fault_rate = fraction
             self._fault_kinds = chosen
+            self._slow_delay = delay
             self._random = random.Random(seed)  # noqa: S311 - fault injection
 
     def clear_faults(self) -> None:
@@ -597,6 +624,8 @@ class FakeTelegramServer:
     ) -> _Answer:
         with self._lock:
             self._request_count += 1
+            if self._outage is not None:
+                self._fault_log.append(("outage", None))
             if self._outage == "reset":
                 return _Answer(reset=True)
             if self._outage == "bad_gateway":
@@ -622,9 +651,12 @@ class FakeTelegramServer:
             return _envelope_error(400, "Bad Request: chat_id is empty")
         chat_id = _normalize_chat_id(raw_chat)
         fault = self._take_fault(chat_id)
+        if fault is not None:
+            self._fault_log.append((fault.kind, chat_id))
         if fault is not None and fault.kind not in {"slow", "reset_after"}:
             return _fault_answer(fault)
         if chat_id in self._migrated:
+            self._fault_log.append(("migrated", chat_id))
             return _envelope_error(
                 400,
                 "Bad Request: group chat was upgraded to a supergroup chat",
@@ -665,7 +697,10 @@ class FakeTelegramServer:
                     del self._script[index]
             return entry.fault
         if self._fault_rate and self._random.random() < self._fault_rate:
-            return _RANDOM_FAULTS[self._random.choice(self._fault_kinds)]
+            kind = self._random.choice(self._fault_kinds)
+            if kind == "slow":
+                return _Fault("slow", delay=self._slow_delay)
+            return _RANDOM_FAULTS[kind]
         return None
 
     def __repr__(self) -> str:

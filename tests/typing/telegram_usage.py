@@ -18,7 +18,10 @@ with FakeTelegramServer("123:abc") as server:
     server.slow(0.1)
     server.start_outage("reset")
     server.end_outage()
-    server.set_fault_rate(0.3, seed=1, kinds=("rate_limit", "reset_after"))
+    server.set_fault_rate(0.3, seed=1, kinds=("rate_limit", "reset_after", "slow"), slow_delay=0.01)
+    for kind, chat_id in server.fault_log:
+        assert_type(kind, str)
+        assert_type(chat_id, int | str | None)
     server.clear_faults()
     for message in server.messages:
         chat: int | str = message.chat_id
