@@ -63,12 +63,12 @@ def test_counter_histogram_and_gauge(provider: MeterProvider, reader: InMemoryMe
     metrics.set_gauge(BREAKER_STATE, 1, {"breaker": "telegram"})
     points, units = read(reader)
     calls = points[(CALLS, (("operation", "send"), ("outcome", "success")))]
-    assert 3 == calls.value  # type: ignore[attr-defined]
+    assert calls.value == 3  # type: ignore[attr-defined]
     duration = points[(CALL_DURATION, (("operation", "send"),))]
-    assert (2, 2.0) == (duration.count, duration.sum)  # type: ignore[attr-defined]
-    assert "s" == units[CALL_DURATION]
-    assert 1 == points[(BREAKER_STATE, (("breaker", "telegram"),))].value  # type: ignore[attr-defined]
-    assert 1 == points[("plain", ())].value  # type: ignore[attr-defined]
+    assert (duration.count, duration.sum) == (2, 2.0)  # type: ignore[attr-defined]
+    assert units[CALL_DURATION] == "s"
+    assert points[(BREAKER_STATE, (("breaker", "telegram"),))].value == 1  # type: ignore[attr-defined]
+    assert points[("plain", ())].value == 1  # type: ignore[attr-defined]
 
 
 class OldMeter:
@@ -90,5 +90,5 @@ def test_gauge_falls_back_to_an_observable_gauge(
     metrics.set_gauge(BREAKER_STATE, 0, {"breaker": "telegram"})
     metrics.set_gauge(BREAKER_STATE, 1, {"breaker": "db"})
     points, _ = read(reader)
-    assert 0 == points[(BREAKER_STATE, (("breaker", "telegram"),))].value  # type: ignore[attr-defined]
-    assert 1 == points[(BREAKER_STATE, (("breaker", "db"),))].value  # type: ignore[attr-defined]
+    assert points[(BREAKER_STATE, (("breaker", "telegram"),))].value == 0  # type: ignore[attr-defined]
+    assert points[(BREAKER_STATE, (("breaker", "db"),))].value == 1  # type: ignore[attr-defined]

@@ -49,8 +49,8 @@ def test_counters_get_total_suffix(registry: CollectorRegistry) -> None:
     metrics.increment(CALLS, 2, {"operation": "telegram.send_message", "outcome": "failure"})
     parsed = samples(registry)
     key = (("operation", "telegram.send_message"), ("outcome", "failure"))
-    assert 2.0 == parsed[("felix_calls_total", key)]
-    assert 1.0 == parsed[("felix_calls_total", (key[0], ("outcome", "success")))]
+    assert parsed[("felix_calls_total", key)] == 2.0
+    assert parsed[("felix_calls_total", (key[0], ("outcome", "success")))] == 1.0
 
 
 def test_histogram_and_gauge(registry: CollectorRegistry) -> None:
@@ -62,10 +62,10 @@ def test_histogram_and_gauge(registry: CollectorRegistry) -> None:
     metrics.set_gauge(BREAKER_STATE, 1, {"breaker": "telegram"})
     parsed = samples(registry)
     op = (("operation", "send"),)
-    assert 2.0 == parsed[("felix_call_duration_seconds_count", op)]
-    assert 1.0 == parsed[("felix_call_duration_seconds_sum", op)]
-    assert 1.0 == parsed[("felix_call_duration_seconds_bucket", (("le", "0.5"), *op))]
-    assert 1.0 == parsed[("felix_breaker_state", (("breaker", "telegram"),))]
+    assert parsed[("felix_call_duration_seconds_count", op)] == 2.0
+    assert parsed[("felix_call_duration_seconds_sum", op)] == 1.0
+    assert parsed[("felix_call_duration_seconds_bucket", (("le", "0.5"), *op))] == 1.0
+    assert parsed[("felix_breaker_state", (("breaker", "telegram"),))] == 1.0
 
 
 def test_two_collectors_share_one_registry(registry: CollectorRegistry) -> None:
@@ -77,9 +77,9 @@ def test_two_collectors_share_one_registry(registry: CollectorRegistry) -> None:
         metrics.observe("custom_seconds", 1.0)
         metrics.set_gauge("custom_gauge", 3.0)
     parsed = samples(registry)
-    assert 2.0 == parsed[("felix_dead_letter_write_failures_total", (("sink", "sqlite"),))]
-    assert 2.0 == parsed[("custom_seconds_count", ())]
-    assert 3.0 == parsed[("custom_gauge", ())]
+    assert parsed[("felix_dead_letter_write_failures_total", (("sink", "sqlite"),))] == 2.0
+    assert parsed[("custom_seconds_count", ())] == 2.0
+    assert parsed[("custom_gauge", ())] == 3.0
 
 
 def test_default_registry_is_the_global_one() -> None:
@@ -102,7 +102,7 @@ def test_label_mismatch_drops_extras_and_blanks_missing(registry: CollectorRegis
     metrics = PrometheusMetrics(registry)
     metrics.increment(CALLS, labels={"operation": "send", "order_id": "42"})
     parsed = samples(registry)
-    assert 1.0 == parsed[("felix_calls_total", (("operation", "send"), ("outcome", "")))]
+    assert parsed[("felix_calls_total", (("operation", "send"), ("outcome", "")))] == 1.0
     assert "42" not in generate_latest(registry).decode()
 
 
@@ -112,8 +112,8 @@ def test_metric_outside_the_catalogue_takes_first_labels(registry: CollectorRegi
     metrics.increment("orders", labels={"status": "new", "kind": "part"})
     metrics.increment("orders", labels={"status": "done"})
     parsed = samples(registry)
-    assert 1.0 == parsed[("orders_total", (("kind", "part"), ("status", "new")))]
-    assert 1.0 == parsed[("orders_total", (("kind", ""), ("status", "done")))]
+    assert parsed[("orders_total", (("kind", "part"), ("status", "new")))] == 1.0
+    assert parsed[("orders_total", (("kind", ""), ("status", "done")))] == 1.0
 
 
 def test_one_name_as_two_kinds_is_an_error(registry: CollectorRegistry) -> None:
@@ -132,8 +132,8 @@ def test_gauge_mode_is_validated() -> None:
 
 def test_catalogue_covers_the_contract() -> None:
     """Every catalogue metric has fixed label names; repr names the registry."""
-    assert ("breaker",) == CATALOGUE[BREAKER_STATE][0]
-    assert 9 == len(CATALOGUE)
+    assert CATALOGUE[BREAKER_STATE][0] == ("breaker",)
+    assert len(CATALOGUE) == 9
     assert repr(PrometheusMetrics(CollectorRegistry())).startswith("PrometheusMetrics(registry=")
 
 
@@ -180,7 +180,7 @@ def test_multiprocess_mode(tmp_path: Path) -> None:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
-    assert 2.0 == parsed[("felix_calls_total", (("operation", "send"), ("outcome", "success")))]
+    assert parsed[("felix_calls_total", (("operation", "send"), ("outcome", "success")))] == 2.0
     # livemax: the worst state among the processes (until mark_process_dead drops one).
     gauge = [value for (name, _), value in parsed.items() if name == "felix_breaker_state"]
-    assert [2.0] == gauge
+    assert gauge == [2.0]

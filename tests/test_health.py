@@ -84,11 +84,11 @@ def test_success_rate_rule_boundaries(
 def test_success_rate_rule_needs_min_events(metrics: InMemoryMetrics) -> None:
     """19 failed calls say nothing; the 20th makes a verdict."""
     record(metrics, 0, 19)
-    assert [] == list(SuccessRateRule().evaluate(metrics))
+    assert list(SuccessRateRule().evaluate(metrics)) == []
     record(metrics, 0, 1)
     (alert,) = SuccessRateRule().evaluate(metrics)
-    assert (CRITICAL, 0.0, 0.95) == (alert.severity, alert.observed, alert.threshold)
-    assert "success_rate" == alert.name
+    assert (alert.severity, alert.observed, alert.threshold) == (CRITICAL, 0.0, 0.95)
+    assert alert.name == "success_rate"
     assert "below 95.00%" in alert.message
 
 
@@ -97,9 +97,9 @@ def test_success_rate_rule_window_slides(metrics: InMemoryMetrics, clock: FakeCl
     record(metrics, 0, 50)
     clock.advance(1800)
     record(metrics, 100, 0)
-    assert [CRITICAL] == severities(SuccessRateRule().evaluate(metrics))
+    assert severities(SuccessRateRule().evaluate(metrics)) == [CRITICAL]
     clock.advance(1800)
-    assert [] == list(SuccessRateRule().evaluate(metrics))
+    assert list(SuccessRateRule().evaluate(metrics)) == []
 
 
 def test_success_rate_rule_filters_labels(metrics: InMemoryMetrics) -> None:
@@ -107,7 +107,7 @@ def test_success_rate_rule_filters_labels(metrics: InMemoryMetrics) -> None:
     record(metrics, 0, 50)
     metrics.increment(CALLS, 100, {"operation": "poll", "outcome": "success"})
     rule = SuccessRateRule(labels={"operation": "poll"})
-    assert [] == list(rule.evaluate(metrics))
+    assert list(rule.evaluate(metrics)) == []
     (alert,) = SuccessRateRule(labels={"operation": "send"}).evaluate(metrics)
     assert 'felix_calls{operation="send"}' in alert.message
 
@@ -135,17 +135,17 @@ def test_success_rate_rule_validates(kwargs: dict[str, float], match: str) -> No
 def test_failure_spike_rule_at_ten(metrics: InMemoryMetrics) -> None:
     """Nine failures are fine; the tenth is critical."""
     record(metrics, 1000, 9)
-    assert [] == list(FailureSpikeRule().evaluate(metrics))
+    assert list(FailureSpikeRule().evaluate(metrics)) == []
     record(metrics, 0, 1)
     (alert,) = FailureSpikeRule().evaluate(metrics)
-    assert (CRITICAL, 10.0, 10) == (alert.severity, alert.observed, alert.threshold)
+    assert (alert.severity, alert.observed, alert.threshold) == (CRITICAL, 10.0, 10)
 
 
 def test_failure_spike_rule_window_slides(metrics: InMemoryMetrics, clock: FakeClock) -> None:
     """Failures leave the spike rule's window after it passes."""
     record(metrics, 0, 10)
     clock.advance(3600)
-    assert [] == list(FailureSpikeRule().evaluate(metrics))
+    assert list(FailureSpikeRule().evaluate(metrics)) == []
 
 
 def test_failure_spike_rule_validates() -> None:
@@ -187,9 +187,9 @@ def test_breaker_open_rule_warns_per_open_breaker(metrics: InMemoryMetrics) -> N
         ]
     )
     (alert,) = BreakerOpenRule(registry).evaluate(metrics)
-    assert ("breaker_open:telegram", WARNING) == (alert.name, alert.severity)
+    assert (alert.name, alert.severity) == ("breaker_open:telegram", WARNING)
     registry.items[0].state = FakeState.CLOSED
-    assert [] == list(BreakerOpenRule(registry).evaluate(metrics))
+    assert list(BreakerOpenRule(registry).evaluate(metrics)) == []
 
 
 def test_breaker_open_rule_severity_is_checked() -> None:
@@ -235,7 +235,7 @@ def test_check_rule_alerts_above_threshold(metrics: InMemoryMetrics) -> None:
     stuck = [0]
     rule = CheckRule("orders_stuck", lambda: stuck[0], above=2, severity=CRITICAL)
     stuck[0] = 2
-    assert [] == list(rule.evaluate(metrics))
+    assert list(rule.evaluate(metrics)) == []
     stuck[0] = 3
     expected = Alert("orders_stuck", CRITICAL, "orders_stuck is 3 (above 2)", 3.0, 2.0)
     assert [expected] == list(rule.evaluate(metrics))
@@ -254,23 +254,23 @@ def test_burn_rate_fast_pair_at_exactly_14_4(metrics: InMemoryMetrics) -> None:
     """An error rate of 14.4 x 1% in both 1 h and 5 min is critical."""
     record(metrics, 856, 144)
     (alert,) = BurnRateRule().evaluate(metrics)
-    assert (CRITICAL, 14.4) == (alert.severity, alert.threshold)
+    assert (alert.severity, alert.threshold) == (CRITICAL, 14.4)
     assert alert.observed == pytest.approx(14.4)
 
 
 def test_burn_rate_just_below_fast_pair_is_the_slow_pair(metrics: InMemoryMetrics) -> None:
     """Just below 14.4 the fast pair stays quiet, and the 6 h/30 min pair at 6 warns."""
     record(metrics, 857, 143)
-    assert [WARNING] == severities(BurnRateRule().evaluate(metrics))
+    assert severities(BurnRateRule().evaluate(metrics)) == [WARNING]
 
 
 def test_burn_rate_slow_pair_boundary(metrics: InMemoryMetrics) -> None:
     """An error rate of exactly 6% warns; 5.9% does not."""
     record(metrics, 940, 60)
-    assert [WARNING] == severities(BurnRateRule().evaluate(metrics))
+    assert severities(BurnRateRule().evaluate(metrics)) == [WARNING]
     fresh = InMemoryMetrics(clock=FakeClock())
     record(fresh, 941, 59)
-    assert [] == list(BurnRateRule().evaluate(fresh))
+    assert list(BurnRateRule().evaluate(fresh)) == []
 
 
 def test_burn_rate_short_window_ends_the_alert(metrics: InMemoryMetrics, clock: FakeClock) -> None:
@@ -279,26 +279,26 @@ def test_burn_rate_short_window_ends_the_alert(metrics: InMemoryMetrics, clock: 
     clock.advance(600)
     record(metrics, 800, 0)
     rule = BurnRateRule(pairs=(BurnRatePair(3600, 300, 14.4),))
-    assert [] == list(rule.evaluate(metrics))
+    assert list(rule.evaluate(metrics)) == []
     record(metrics, 0, 200)
-    assert [CRITICAL] == severities(rule.evaluate(metrics))
+    assert severities(rule.evaluate(metrics)) == [CRITICAL]
 
 
 def test_burn_rate_needs_min_events_and_events_in_both(metrics: InMemoryMetrics) -> None:
     """Fewer than min_events in the long window, or none in the short one: no verdict."""
     record(metrics, 0, 19)
-    assert [] == list(BurnRateRule().evaluate(metrics))
+    assert list(BurnRateRule().evaluate(metrics)) == []
     record(metrics, 0, 1)
-    assert [CRITICAL] == severities(BurnRateRule().evaluate(metrics))
-    assert [] == list(BurnRateRule().evaluate(InMemoryMetrics(clock=FakeClock())))
+    assert severities(BurnRateRule().evaluate(metrics)) == [CRITICAL]
+    assert list(BurnRateRule().evaluate(InMemoryMetrics(clock=FakeClock()))) == []
 
 
 def test_burn_rate_most_severe_pair_wins(metrics: InMemoryMetrics) -> None:
     """When pairs of both severities fire, one critical alert comes out."""
     record(metrics, 0, 100)
     pairs = (BurnRatePair(3600, 300, 2, CRITICAL), BurnRatePair(21_600, 1800, 1, WARNING))
-    assert [CRITICAL] == severities(BurnRateRule(pairs=pairs).evaluate(metrics))
-    assert [CRITICAL] == severities(BurnRateRule(pairs=pairs[::-1]).evaluate(metrics))
+    assert severities(BurnRateRule(pairs=pairs).evaluate(metrics)) == [CRITICAL]
+    assert severities(BurnRateRule(pairs=pairs[::-1]).evaluate(metrics)) == [CRITICAL]
 
 
 @pytest.mark.parametrize(
@@ -328,7 +328,7 @@ def test_default_rules_need_metrics(metrics: InMemoryMetrics) -> None:
     """With metrics the defaults are the success-rate, spike and burn-rate rules."""
     kinds = [type(rule) for rule in HealthMonitor(metrics=metrics).rules]
     assert [SuccessRateRule, FailureSpikeRule, BurnRateRule] == kinds
-    assert () == HealthMonitor().rules
+    assert HealthMonitor().rules == ()
     assert all(isinstance(rule, AlertRule) for rule in HealthMonitor(metrics=metrics).rules)
 
 
@@ -344,14 +344,14 @@ def test_report_is_the_worst_of_checks_and_alerts(
         check_timeout=1.0,
     )
     report = monitor.evaluate()
-    assert HealthStatus.FAIL == report.status
-    assert 503 == report.http_status
-    assert HealthStatus.PASS == report.checks["db"].status
+    assert report.status == HealthStatus.FAIL
+    assert report.http_status == 503
+    assert report.checks["db"].status == HealthStatus.PASS
     assert (
         CheckResult("cache", HealthStatus.FAIL, "returned False", report.checks["cache"].duration)
         == report.checks["cache"]
     )
-    assert ["success_rate"] == [alert.name for alert in report.alerts]
+    assert [alert.name for alert in report.alerts] == ["success_rate"]
     assert report is monitor.last_report
 
 
@@ -359,7 +359,7 @@ def test_warning_alone_is_warn_with_200(metrics: InMemoryMetrics) -> None:
     """A warning alert without failing checks is WARN and still HTTP 200."""
     record(metrics, 98, 1)
     report = HealthMonitor(metrics=metrics, rules=[SuccessRateRule()]).evaluate()
-    assert (HealthStatus.WARN, 200) == (report.status, report.http_status)
+    assert (report.status, report.http_status) == (HealthStatus.WARN, 200)
 
 
 def test_check_that_raises_fails_alone(clock: FakeClock) -> None:
@@ -370,8 +370,8 @@ def test_check_that_raises_fails_alone(clock: FakeClock) -> None:
 
     monitor = HealthMonitor(checks={"db": broken, "disk": lambda: True}, clock=clock)
     report = monitor.evaluate()
-    assert "raised ConnectionError" == report.checks["db"].output
-    assert HealthStatus.PASS == report.checks["disk"].status
+    assert report.checks["db"].output == "raised ConnectionError"
+    assert report.checks["disk"].status == HealthStatus.PASS
     assert "hunter2" not in str(report.to_dict())
 
 
@@ -382,20 +382,20 @@ def test_health_json_shape(metrics: InMemoryMetrics, clock: FakeClock) -> None:
         metrics=metrics, rules=[FailureSpikeRule()], checks={"db": lambda: None}, clock=clock
     )
     document = monitor.evaluate().to_dict()
-    assert "fail" == document["status"]
+    assert document["status"] == "fail"
     checks = document["checks"]
     assert isinstance(checks, dict)
     (db,) = checks["db"]
     assert {"componentType", "status", "time", "observedValue", "observedUnit"} == set(db)
-    assert ("pass", "2023-11-14T22:13:20Z", "s") == (db["status"], db["time"], db["observedUnit"])
+    assert (db["status"], db["time"], db["observedUnit"]) == ("pass", "2023-11-14T22:13:20Z", "s")
     alert = checks["alert:failure_spike"][0]
-    assert ("alert", "fail", "critical", 20.0, 10) == (
+    assert (
         alert["componentType"],
         alert["status"],
         alert["severity"],
         alert["observedValue"],
         alert["threshold"],
-    )
+    ) == ("alert", "fail", "critical", 20.0, 10)
     assert [alert["output"]] == document["notes"]
 
 
@@ -420,10 +420,10 @@ def test_ready_runs_checks_only_and_live_always_passes(metrics: InMemoryMetrics)
     calls: list[str] = []
     monitor = HealthMonitor(metrics=metrics, checks={"db": lambda: calls.append("db")})
     ready = monitor.ready()
-    assert (HealthStatus.PASS, (), ["db"]) == (ready.status, ready.alerts, calls)
+    assert (ready.status, ready.alerts, calls) == (HealthStatus.PASS, (), ["db"])
     live = monitor.live()
-    assert (HealthStatus.PASS, {}, ["db"]) == (live.status, live.checks, calls)
-    assert HealthStatus.FAIL == monitor.evaluate().status
+    assert (live.status, live.checks, calls) == (HealthStatus.PASS, {}, ["db"])
+    assert monitor.evaluate().status == HealthStatus.FAIL
 
 
 def test_rule_that_raises_becomes_a_warning(caplog: pytest.LogCaptureFixture) -> None:
@@ -435,7 +435,7 @@ def test_rule_that_raises_becomes_a_warning(caplog: pytest.LogCaptureFixture) ->
     rules = [CheckRule("bad", broken), CheckRule("good", lambda: 1)]
     with caplog.at_level(logging.WARNING, logger="felix_reliability.health"):
         report = HealthMonitor(rules=rules).evaluate()
-    assert ["bad:error", "good"] == [alert.name for alert in report.alerts]
+    assert [alert.name for alert in report.alerts] == ["bad:error", "good"]
     assert "secret text" not in caplog.text
     assert "RuntimeError" in caplog.text
 
@@ -455,21 +455,21 @@ def test_hung_check_times_out_and_is_not_restarted() -> None:
         first = monitor.evaluate()
         elapsed = time.monotonic() - begin
         assert elapsed < 0.1 + 0.15
-        assert "timed out after 0.1 s" == first.checks["hang"].output
-        assert HealthStatus.PASS == first.checks["ok"].status
+        assert first.checks["hang"].output == "timed out after 0.1 s"
+        assert first.checks["ok"].status == HealthStatus.PASS
         threads_before = threading.active_count()
         for _ in range(5):
             again = monitor.evaluate()
-            assert "still running since an earlier evaluation" == again.checks["hang"].output
+            assert again.checks["hang"].output == "still running since an earlier evaluation"
         assert threads_before == threading.active_count()
-        assert [1] == started
+        assert started == [1]
     finally:
         release.set()
     for thread in threading.enumerate():
         if thread.name == "felix-check-hang":
             thread.join(1)
-    assert HealthStatus.PASS == monitor.evaluate().status
-    assert [1, 1] == started
+    assert monitor.evaluate().status == HealthStatus.PASS
+    assert started == [1, 1]
 
 
 def test_monitor_validates_its_configuration() -> None:
@@ -543,7 +543,7 @@ def test_alert_edges_new_escalated_resolved(clock: FakeClock) -> None:
         (AlertChange.RESOLVED, WARNING),
     ]
     assert expected == changes(events)
-    assert 1_700_000_000.0 == events[0].at
+    assert events[0].at == 1_700_000_000.0
 
 
 def test_flapping_alert_is_held_by_the_cooldown(clock: FakeClock) -> None:
@@ -559,10 +559,10 @@ def test_flapping_alert_is_held_by_the_cooldown(clock: FakeClock) -> None:
     monitor.run_once()
     level.value = 0
     monitor.run_once()
-    assert [(AlertChange.NEW, WARNING)] == changes(events)
+    assert changes(events) == [(AlertChange.NEW, WARNING)]
     clock.advance(180)
     monitor.run_once()
-    assert [(AlertChange.NEW, WARNING), (AlertChange.RESOLVED, WARNING)] == changes(events)
+    assert changes(events) == [(AlertChange.NEW, WARNING), (AlertChange.RESOLVED, WARNING)]
 
 
 def test_escalation_ignores_the_cooldown(clock: FakeClock) -> None:
@@ -572,7 +572,7 @@ def test_escalation_ignores_the_cooldown(clock: FakeClock) -> None:
     monitor.run_once()
     level.value = 20
     monitor.run_once()
-    assert [(AlertChange.NEW, WARNING), (AlertChange.ESCALATED, CRITICAL)] == changes(events)
+    assert changes(events) == [(AlertChange.NEW, WARNING), (AlertChange.ESCALATED, CRITICAL)]
 
 
 def test_failing_callback_does_not_silence_others(
@@ -624,8 +624,8 @@ def test_background_thread_evaluates_and_stops(clock: FakeClock) -> None:
     finally:
         monitor.stop()
     assert not monitor.running
-    assert [0.0, 3.0] == evaluations[:2]
-    assert [AlertChange.NEW] == [event.change for event in events]
+    assert evaluations[:2] == [0.0, 3.0]
+    assert [event.change for event in events] == [AlertChange.NEW]
     monitor.stop()  # stopping twice is harmless
     assert "running=False" in repr(monitor)
 

@@ -39,14 +39,14 @@ def test_total_sums_increments(metrics: InMemoryMetrics) -> None:
     metrics.increment(CALLS, labels=SEND_OK)
     metrics.increment(CALLS, 2.5, labels=SEND_KO)
     metrics.increment(CALLS)
-    assert 4.5 == metrics.total(CALLS)
+    assert metrics.total(CALLS) == 4.5
 
 
 def test_total_of_unknown_name_is_zero(metrics: InMemoryMetrics) -> None:
     """An unknown name totals 0.0 and has no label sets."""
-    assert 0.0 == metrics.total("nothing")
-    assert 0.0 == metrics.total("nothing", window=60)
-    assert [] == metrics.label_sets("nothing")
+    assert metrics.total("nothing") == 0.0
+    assert metrics.total("nothing", window=60) == 0.0
+    assert metrics.label_sets("nothing") == []
     assert metrics.gauge("nothing") is None
 
 
@@ -55,17 +55,17 @@ def test_labels_filter_matches_subsets(metrics: InMemoryMetrics) -> None:
     metrics.increment(CALLS, labels=SEND_OK)
     metrics.increment(CALLS, labels=SEND_KO)
     metrics.increment(CALLS, labels={"operation": "poll", "outcome": "success"})
-    assert 2.0 == metrics.total(CALLS, {"operation": "send"})
-    assert 2.0 == metrics.total(CALLS, {"outcome": "success"})
-    assert 1.0 == metrics.total(CALLS, {"outcome": "success", "operation": "poll"})
-    assert 0.0 == metrics.total(CALLS, {"operation": "other"})
+    assert metrics.total(CALLS, {"operation": "send"}) == 2.0
+    assert metrics.total(CALLS, {"outcome": "success"}) == 2.0
+    assert metrics.total(CALLS, {"outcome": "success", "operation": "poll"}) == 1.0
+    assert metrics.total(CALLS, {"operation": "other"}) == 0.0
 
 
 def test_label_order_does_not_matter(metrics: InMemoryMetrics) -> None:
     """Two dicts with the same pairs in another order are one series."""
     metrics.increment(CALLS, labels={"a": "1", "b": "2"})
     metrics.increment(CALLS, labels={"b": "2", "a": "1"})
-    assert [{"a": "1", "b": "2"}] == metrics.label_sets(CALLS)
+    assert metrics.label_sets(CALLS) == [{"a": "1", "b": "2"}]
 
 
 def test_negative_increment_is_rejected(metrics: InMemoryMetrics) -> None:
@@ -89,12 +89,12 @@ def test_window_slides_old_events_out(metrics: InMemoryMetrics, clock: FakeClock
     metrics.increment(CALLS, labels=SEND_OK)
     clock.advance(1800)
     metrics.increment(CALLS, labels=SEND_OK)
-    assert 2.0 == metrics.total(CALLS, window=3600)
+    assert metrics.total(CALLS, window=3600) == 2.0
     clock.advance(1800)
-    assert 1.0 == metrics.total(CALLS, window=3600)
+    assert metrics.total(CALLS, window=3600) == 1.0
     clock.advance(1800)
-    assert 0.0 == metrics.total(CALLS, window=3600)
-    assert 2.0 == metrics.total(CALLS)
+    assert metrics.total(CALLS, window=3600) == 0.0
+    assert metrics.total(CALLS) == 2.0
 
 
 def test_window_counts_the_current_minute(metrics: InMemoryMetrics, clock: FakeClock) -> None:
@@ -103,8 +103,8 @@ def test_window_counts_the_current_minute(metrics: InMemoryMetrics, clock: FakeC
     metrics.increment(CALLS)
     clock.advance(1)
     metrics.increment(CALLS)
-    assert 1.0 == metrics.total(CALLS, window=60)
-    assert 2.0 == metrics.total(CALLS, window=61)
+    assert metrics.total(CALLS, window=60) == 1.0
+    assert metrics.total(CALLS, window=61) == 2.0
 
 
 def test_day_buckets_cover_ninety_days(metrics: InMemoryMetrics, clock: FakeClock) -> None:
@@ -112,10 +112,10 @@ def test_day_buckets_cover_ninety_days(metrics: InMemoryMetrics, clock: FakeCloc
     metrics.increment(CALLS, 3)
     clock.advance(86_400 * 10)
     metrics.increment(CALLS, 4)
-    assert 4.0 == metrics.total(CALLS, window=86_400)
-    assert 7.0 == metrics.total(CALLS, window=86_400 * 11)
+    assert metrics.total(CALLS, window=86_400) == 4.0
+    assert metrics.total(CALLS, window=86_400 * 11) == 7.0
     clock.advance(86_400 * 85)
-    assert 4.0 == metrics.total(CALLS, window=86_400 * 90)
+    assert metrics.total(CALLS, window=86_400 * 90) == 4.0
 
 
 def test_window_must_be_positive_and_at_most_90_days(metrics: InMemoryMetrics) -> None:
@@ -133,8 +133,8 @@ def test_minute_ring_reuses_slots_a_day_later(metrics: InMemoryMetrics, clock: F
     metrics.increment(CALLS, 1)
     clock.advance(60)
     metrics.increment(CALLS, 1)
-    assert 2.0 == metrics.total(CALLS, window=86_400)
-    assert [1.0, 1.0] == metrics.series(CALLS, step=60, count=2)
+    assert metrics.total(CALLS, window=86_400) == 2.0
+    assert metrics.series(CALLS, step=60, count=2) == [1.0, 1.0]
 
 
 def test_series_by_minute(metrics: InMemoryMetrics, clock: FakeClock) -> None:
@@ -143,7 +143,7 @@ def test_series_by_minute(metrics: InMemoryMetrics, clock: FakeClock) -> None:
         metrics.increment(CALLS)
         clock.advance(60)
     metrics.increment(CALLS, 2)
-    assert [0.0, 1.0, 1.0, 1.0, 2.0] == metrics.series(CALLS, step=60, count=5)
+    assert metrics.series(CALLS, step=60, count=5) == [0.0, 1.0, 1.0, 1.0, 2.0]
 
 
 def test_series_by_hour_and_day(metrics: InMemoryMetrics, clock: FakeClock) -> None:
@@ -151,9 +151,9 @@ def test_series_by_hour_and_day(metrics: InMemoryMetrics, clock: FakeClock) -> N
     metrics.increment(CALLS, labels=SEND_OK)
     clock.advance(3600)
     metrics.increment(CALLS, 2, labels=SEND_KO)
-    assert [1.0, 2.0] == metrics.series(CALLS, step=3600, count=2)
-    assert [0.0, 3.0] == metrics.series(CALLS, step=86_400, count=2)
-    assert [2.0] == metrics.series(CALLS, step=3600, count=1, labels={"outcome": "failure"})
+    assert metrics.series(CALLS, step=3600, count=2) == [1.0, 2.0]
+    assert metrics.series(CALLS, step=86_400, count=2) == [0.0, 3.0]
+    assert metrics.series(CALLS, step=3600, count=1, labels={"outcome": "failure"}) == [2.0]
 
 
 @pytest.mark.parametrize(("step", "count"), [(30, 2), (60, 1441), (86_400, 91), (90, 1)])
@@ -171,8 +171,8 @@ def test_success_rate(metrics: InMemoryMetrics) -> None:
         metrics.increment(CALLS, labels=SEND_OK)
     metrics.increment(CALLS, labels=SEND_KO)
     metrics.increment(CALLS, labels={"operation": "send", "outcome": "ignored"})
-    assert 0.75 == metrics.success_rate(CALLS, window=3600)
-    assert 0.75 == metrics.success_rate(CALLS, 3600, {"operation": "send"})
+    assert metrics.success_rate(CALLS, window=3600) == 0.75
+    assert metrics.success_rate(CALLS, 3600, {"operation": "send"}) == 0.75
 
 
 def test_success_rate_without_events_is_none(metrics: InMemoryMetrics) -> None:
@@ -185,10 +185,10 @@ def test_histogram_total_count_and_mean(metrics: InMemoryMetrics, clock: FakeClo
     metrics.observe("duration", 0.5, {"operation": "send"})
     clock.advance(120)
     metrics.observe("duration", 1.5, {"operation": "send"})
-    assert 2.0 == metrics.total("duration")
-    assert 2 == metrics.count("duration")
-    assert 1.0 == metrics.mean("duration")
-    assert 1.5 == metrics.mean("duration", window=60)
+    assert metrics.total("duration") == 2.0
+    assert metrics.count("duration") == 2
+    assert metrics.mean("duration") == 1.0
+    assert metrics.mean("duration", window=60) == 1.5
     assert metrics.mean("duration", {"operation": "poll"}) is None
 
 
@@ -197,9 +197,9 @@ def test_gauge_keeps_the_last_value(metrics: InMemoryMetrics) -> None:
     metrics.set_gauge("felix_breaker_state", 2, {"breaker": "telegram"})
     metrics.set_gauge("felix_breaker_state", 0, {"breaker": "telegram"})
     metrics.set_gauge("felix_breaker_state", 1, {"breaker": "db"})
-    assert 0 == metrics.gauge("felix_breaker_state", {"breaker": "telegram"})
-    assert 1 == metrics.gauge("felix_breaker_state", {"breaker": "db"})
-    assert ["felix_breaker_state"] == metrics.names()
+    assert metrics.gauge("felix_breaker_state", {"breaker": "telegram"}) == 0
+    assert metrics.gauge("felix_breaker_state", {"breaker": "db"}) == 1
+    assert metrics.names() == ["felix_breaker_state"]
 
 
 def test_cardinality_guard_folds_extra_label_sets(clock: FakeClock) -> None:
@@ -213,9 +213,9 @@ def test_cardinality_guard_folds_extra_label_sets(clock: FakeClock) -> None:
     metrics.observe("duration", 1.0, {"operation": "c"})
     expected = [{"operation": "op0"}, {"operation": "op1"}, {"overflow": "true"}]
     assert expected == metrics.label_sets(CALLS)
-    assert 10.0 == metrics.total(CALLS)
-    assert 6.0 == metrics.total(CALLS, {"overflow": "true"})
-    assert 3.0 == metrics.total("duration")
+    assert metrics.total(CALLS) == 10.0
+    assert metrics.total(CALLS, {"overflow": "true"}) == 6.0
+    assert metrics.total("duration") == 3.0
 
 
 def test_max_label_sets_is_validated() -> None:
@@ -228,8 +228,8 @@ def test_system_clock_is_the_default() -> None:
     """Without a clock, records use the real monotonic clock."""
     metrics = InMemoryMetrics(clock=SystemClock())
     metrics.increment(CALLS)
-    assert 1.0 == InMemoryMetrics().total(CALLS) + metrics.total(CALLS, window=60)
-    assert "InMemoryMetrics(metrics=1)" == repr(metrics)
+    assert InMemoryMetrics().total(CALLS) + metrics.total(CALLS, window=60) == 1.0
+    assert repr(metrics) == "InMemoryMetrics(metrics=1)"
 
 
 def test_concurrent_increments_are_not_lost(metrics: InMemoryMetrics) -> None:
@@ -244,7 +244,7 @@ def test_concurrent_increments_are_not_lost(metrics: InMemoryMetrics) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert 40_000.0 == metrics.total(CALLS)
+    assert metrics.total(CALLS) == 40_000.0
 
 
 def test_memory_is_flat_over_a_simulated_month(clock: FakeClock) -> None:
@@ -265,7 +265,7 @@ def test_memory_is_flat_over_a_simulated_month(clock: FakeClock) -> None:
         after_1m = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    assert 1_000_000.0 == metrics.total(CALLS)
+    assert metrics.total(CALLS) == 1_000_000.0
     assert after_1m - after_100k < 16_384
 
 

@@ -443,6 +443,10 @@ class BurnRatePair:
             )
 
 
+def _to_pairs(pairs: Iterable[BurnRatePair]) -> tuple[BurnRatePair, ...]:
+    return tuple(pairs)
+
+
 _DEFAULT_PAIRS = (
     BurnRatePair(3600, 300, 14.4, AlertSeverity.CRITICAL),
     BurnRatePair(21_600, 1800, 6.0, AlertSeverity.WARNING),
@@ -477,7 +481,7 @@ class BurnRateRule:
     slo: float = attrs.field(default=0.99, converter=float)
     metric: str = CALLS
     labels: Mapping[str, str] | None = None
-    pairs: tuple[BurnRatePair, ...] = attrs.field(default=_DEFAULT_PAIRS, converter=tuple)
+    pairs: tuple[BurnRatePair, ...] = attrs.field(default=_DEFAULT_PAIRS, converter=_to_pairs)
     min_events: int = 20
     name: str = "burn_rate"
 
