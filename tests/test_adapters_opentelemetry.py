@@ -92,3 +92,11 @@ def test_gauge_falls_back_to_an_observable_gauge(
     points, _ = read(reader)
     assert points[(BREAKER_STATE, (("breaker", "telegram"),))].value == 0  # type: ignore[attr-defined]
     assert points[(BREAKER_STATE, (("breaker", "db"),))].value == 1  # type: ignore[attr-defined]
+
+
+def test_creation_race_keeps_the_first_instrument(provider: MeterProvider) -> None:
+    """Creating an instrument another thread just created returns the existing one."""
+    metrics = OpenTelemetryMetrics(provider.get_meter("race"))
+    metrics.increment(CALLS)
+    table = metrics._counters
+    assert table[CALLS] is metrics._create(table, CALLS, metrics._counter)

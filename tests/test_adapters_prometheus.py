@@ -184,3 +184,11 @@ def test_multiprocess_mode(tmp_path: Path) -> None:
     # livemax: the worst state among the processes (until mark_process_dead drops one).
     gauge = [value for (name, _), value in parsed.items() if name == "felix_breaker_state"]
     assert gauge == [2.0]
+
+
+def test_creation_race_keeps_the_first_metric(registry: CollectorRegistry) -> None:
+    """Creating a metric another thread just created returns the existing one."""
+    metrics = PrometheusMetrics(registry)
+    metrics.increment(CALLS)
+    table = metrics._shared.counters
+    assert table[CALLS] == metrics._create(table, CALLS, None, metrics._counter)

@@ -661,3 +661,27 @@ def test_start_validates_the_interval() -> None:
     """interval must be positive."""
     with pytest.raises(ValueError, match="interval"):
         HealthMonitor().start(interval=0)
+
+
+def test_report_defaults_to_no_checks() -> None:
+    """A report built by hand has no checks, no alerts and a 200."""
+    report = HealthReport(HealthStatus.PASS)
+    assert (report.checks, report.alerts, report.http_status) == ({}, (), 200)
+
+
+def test_reappearing_alert_waits_for_the_cooldown(clock: FakeClock) -> None:
+    """An alert back soon after its RESOLVED event waits; it fires once the cooldown passed."""
+    level, events, monitor = edge_monitor(clock, cooldown=300)
+    level.value = 1
+    monitor.run_once()
+    clock.advance(300)
+    level.value = 0
+    monitor.run_once()
+    clock.advance(60)
+    level.value = 1
+    monitor.run_once()
+    assert [event.change for event in events] == [AlertChange.NEW, AlertChange.RESOLVED]
+    clock.advance(240)
+    monitor.run_once()
+    expected = [AlertChange.NEW, AlertChange.RESOLVED, AlertChange.NEW]
+    assert expected == [event.change for event in events]

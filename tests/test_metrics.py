@@ -288,3 +288,20 @@ def test_windowed_total_equals_a_naive_model(records: list[tuple[float, str, str
         )
         assert expected == metrics.total(CALLS, {"operation": "send"}, window_minutes * 60)
     assert sum(value for *_, value in events) == metrics.total(CALLS)
+
+
+def test_null_metrics_drops_everything() -> None:
+    """NullMetrics accepts every record and keeps nothing."""
+    null = NullMetrics()
+    null.increment(CALLS)
+    null.observe("duration", 1.0)
+    null.set_gauge("state", 1.0)
+    assert repr(null) == "NullMetrics()"
+
+
+def test_histogram_same_minute_accumulates(metrics: InMemoryMetrics) -> None:
+    """Two observations in one minute share its bucket."""
+    metrics.observe("duration", 1.0)
+    metrics.observe("duration", 3.0)
+    assert metrics.series("duration", step=60, count=1) == [4.0]
+    assert metrics.count("duration", window=60) == 2

@@ -620,12 +620,14 @@ class _Run:
 
     __slots__ = ("done", "duration", "error", "passed", "thread")
 
-    def __init__(self) -> None:
+    def __init__(self, name: str, fn: Callable[[], object]) -> None:
         self.done = False
         self.passed = False
         self.error = ""
         self.duration = 0.0
-        self.thread: threading.Thread | None = None
+        self.thread = threading.Thread(
+            target=_run_check, args=(fn, self), name=f"felix-check-{name}", daemon=True
+        )
 
 
 def _run_check(fn: Callable[[], object], run: _Run) -> None:
@@ -731,11 +733,7 @@ class HealthMonitor:
                 if previous is not None and not previous.done:
                     started[name] = None
                     continue
-                run = _Run()
-                run.thread = threading.Thread(
-                    target=_run_check, args=(fn, run), name=f"felix-check-{name}", daemon=True
-                )
-                self._runs[name] = run
+                run = self._runs[name] = _Run(name, fn)
                 run.thread.start()
                 started[name] = run
         return started
@@ -750,8 +748,7 @@ class HealthMonitor:
                     name, HealthStatus.FAIL, "still running since an earlier evaluation"
                 )
                 continue
-            if run.thread is not None:
-                run.thread.join(max(0.0, deadline - time.monotonic()))
+            run.thread.join(max(0.0, deadline - time.monotonic()))
             if not run.done:
                 results[name] = CheckResult(
                     name, HealthStatus.FAIL, f"timed out after {self._check_timeout:g} s"

@@ -9,7 +9,8 @@ choice does the exporting).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
 
@@ -18,6 +19,7 @@ from felix_reliability._metrics import CALL_DURATION, Labels
 __all__ = ["OpenTelemetryMetrics"]
 
 _UNITS = {CALL_DURATION: "s"}
+_I = TypeVar("_I")
 
 
 class _SyncGauge:
@@ -73,42 +75,42 @@ class OpenTelemetryMetrics:
         self._histograms: dict[str, Histogram] = {}
         self._gauges: dict[str, _SyncGauge | _ObservedGauge] = {}
 
+    def _create(self, table: dict[str, _I], name: str, make: Callable[[str], _I]) -> _I:
+        """Create *name* once; another thread may have created it meanwhile."""
+        with self._lock:
+            instrument = table.get(name)
+            if instrument is None:
+                instrument = table[name] = make(name)
+            return instrument
+
+    def _counter(self, name: str) -> Counter:
+        return self._meter.create_counter(name, unit=_UNITS.get(name, ""))
+
+    def _histogram(self, name: str) -> Histogram:
+        return self._meter.create_histogram(name, unit=_UNITS.get(name, ""))
+
+    def _gauge(self, name: str) -> _SyncGauge | _ObservedGauge:
+        create = getattr(self._meter, "create_gauge", None)
+        if create is None:
+            return _ObservedGauge(self._meter, name)
+        return _SyncGauge(create(name, unit=_UNITS.get(name, "")))
+
     def increment(self, name: str, value: float = 1.0, labels: Labels | None = None) -> None:
         """Add *value* to the counter *name*."""
-        counter = self._counters.get(name)
-        if counter is None:
-            with self._lock:
-                counter = self._counters.get(name)
-                if counter is None:
-                    counter = self._meter.create_counter(name, unit=_UNITS.get(name, ""))
-                    self._counters[name] = counter
+        table = self._counters
+        counter = table.get(name) or self._create(table, name, self._counter)
         counter.add(value, dict(labels or {}))
 
     def observe(self, name: str, value: float, labels: Labels | None = None) -> None:
         """Record *value* in the histogram *name*."""
-        histogram = self._histograms.get(name)
-        if histogram is None:
-            with self._lock:
-                histogram = self._histograms.get(name)
-                if histogram is None:
-                    histogram = self._meter.create_histogram(name, unit=_UNITS.get(name, ""))
-                    self._histograms[name] = histogram
+        table = self._histograms
+        histogram = table.get(name) or self._create(table, name, self._histogram)
         histogram.record(value, dict(labels or {}))
 
     def set_gauge(self, name: str, value: float, labels: Labels | None = None) -> None:
         """Set the gauge *name* to *value*."""
-        gauge = self._gauges.get(name)
-        if gauge is None:
-            with self._lock:
-                gauge = self._gauges.get(name)
-                if gauge is None:
-                    create = getattr(self._meter, "create_gauge", None)
-                    gauge = (
-                        _ObservedGauge(self._meter, name)
-                        if create is None
-                        else _SyncGauge(create(name, unit=_UNITS.get(name, "")))
-                    )
-                    self._gauges[name] = gauge
+        table = self._gauges
+        gauge = table.get(name) or self._create(table, name, self._gauge)
         gauge.set(value, dict(labels or {}))
 
     def __repr__(self) -> str:

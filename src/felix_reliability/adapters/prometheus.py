@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Mapping
-from typing import Literal, get_args
+from collections.abc import Callable, Mapping
+from typing import Literal, TypeVar, get_args
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -33,6 +33,8 @@ from felix_reliability._metrics import (
 )
 
 __all__ = ["CATALOGUE", "PrometheusMetrics"]
+
+_M = TypeVar("_M", Counter, Histogram, Gauge)
 
 #: The label names and help text of each catalogue metric, by base name.
 CATALOGUE: Mapping[str, tuple[tuple[str, ...], str]] = {
@@ -137,48 +139,50 @@ class PrometheusMetrics:
         """Return the registry the metrics live in."""
         return self._registry
 
+    def _create(
+        self,
+        table: dict[str, tuple[_M, tuple[str, ...]]],
+        name: str,
+        labels: Labels | None,
+        make: Callable[[str, str, tuple[str, ...]], _M],
+    ) -> tuple[_M, tuple[str, ...]]:
+        """Create *name* once; another thread may have created it meanwhile."""
+        with _LOCK:
+            entry = table.get(name)
+            if entry is None:
+                names, help_text = _label_names(name, labels)
+                entry = table[name] = (make(name, help_text, names), names)
+            return entry
+
+    def _counter(self, name: str, help_text: str, names: tuple[str, ...]) -> Counter:
+        return Counter(name, help_text, names, registry=self._registry)
+
+    def _histogram(self, name: str, help_text: str, names: tuple[str, ...]) -> Histogram:
+        return Histogram(name, help_text, names, registry=self._registry)
+
+    def _gauge(self, name: str, help_text: str, names: tuple[str, ...]) -> Gauge:
+        return Gauge(
+            name, help_text, names, registry=self._registry, multiprocess_mode=self._gauge_mode
+        )
+
     def increment(self, name: str, value: float = 1.0, labels: Labels | None = None) -> None:
         """Add *value* to the counter *name* (exported as ``<name>_total``)."""
-        entry = self._shared.counters.get(name)
-        if entry is None:
-            with _LOCK:
-                entry = self._shared.counters.get(name)
-                if entry is None:
-                    names, help_text = _label_names(name, labels)
-                    metric = Counter(name, help_text, names, registry=self._registry)
-                    entry = self._shared.counters[name] = (metric, names)
+        table = self._shared.counters
+        entry = table.get(name) or self._create(table, name, labels, self._counter)
         metric, names = entry
         (metric.labels(*_values(names, labels)) if names else metric).inc(value)
 
     def observe(self, name: str, value: float, labels: Labels | None = None) -> None:
         """Record *value* in the histogram *name*."""
-        entry = self._shared.histograms.get(name)
-        if entry is None:
-            with _LOCK:
-                entry = self._shared.histograms.get(name)
-                if entry is None:
-                    names, help_text = _label_names(name, labels)
-                    metric = Histogram(name, help_text, names, registry=self._registry)
-                    entry = self._shared.histograms[name] = (metric, names)
+        table = self._shared.histograms
+        entry = table.get(name) or self._create(table, name, labels, self._histogram)
         metric, names = entry
         (metric.labels(*_values(names, labels)) if names else metric).observe(value)
 
     def set_gauge(self, name: str, value: float, labels: Labels | None = None) -> None:
         """Set the gauge *name* to *value*."""
-        entry = self._shared.gauges.get(name)
-        if entry is None:
-            with _LOCK:
-                entry = self._shared.gauges.get(name)
-                if entry is None:
-                    names, help_text = _label_names(name, labels)
-                    metric = Gauge(
-                        name,
-                        help_text,
-                        names,
-                        registry=self._registry,
-                        multiprocess_mode=self._gauge_mode,
-                    )
-                    entry = self._shared.gauges[name] = (metric, names)
+        table = self._shared.gauges
+        entry = table.get(name) or self._create(table, name, labels, self._gauge)
         metric, names = entry
         (metric.labels(*_values(names, labels)) if names else metric).set(value)
 
