@@ -678,6 +678,10 @@ class HealthMonitor:
         on_alert: Callbacks for alert edges.
         alert_cooldown: Seconds between NEW/RESOLVED events of one alert.
 
+    Attributes:
+        last_report: The latest `evaluate` result (None before the first), so
+            a request handler can serve what the background thread computed.
+
     Raises:
         ValueError: If *check_timeout* is not positive or the cooldown negative.
 
