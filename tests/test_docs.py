@@ -19,7 +19,7 @@ PAGES = sorted(path for path in DOCS.rglob("*.md") if "_build" not in path.parts
 
 
 def _globals() -> dict[str, object]:
-    names: dict[str, object] = {}
+    names: dict[str, object] = {"felix_reliability": felix_reliability}
     for module in (felix_reliability, felix_reliability.testing):
         names.update({name: getattr(module, name) for name in module.__all__})
     return names

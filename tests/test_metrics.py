@@ -306,23 +306,3 @@ def test_histogram_same_minute_accumulates(metrics: InMemoryMetrics) -> None:
     metrics.observe("duration", 3.0)
     assert metrics.series("duration", step=60, count=1) == [4.0]
     assert metrics.count("duration", window=60) == 2
-
-
-def test_howto_examples_run() -> None:
-    """The doctested examples of the metrics and health how-to page pass."""
-    import doctest
-    import re
-    from pathlib import Path
-
-    import felix_reliability
-    import felix_reliability.testing
-
-    page = Path(__file__).parents[1] / "docs" / "howto" / "metrics-and-health.md"
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
-    namespace: dict[str, object] = {"felix_reliability": felix_reliability}
-    for module in (felix_reliability, felix_reliability.testing):
-        namespace.update({name: getattr(module, name) for name in module.__all__})
-    test = doctest.DocTestParser().get_doctest("\n".join(blocks), namespace, page.name, None, 0)
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    runner.run(test)
-    assert tuple(runner.summarize(verbose=False)) == (0, 24)
