@@ -8,6 +8,30 @@ OpenTelemetry, Redis, SQLAlchemy and structlog.
 
 from __future__ import annotations
 
+from felix_reliability._breaker import (
+    BreakerEvent,
+    BreakerListener,
+    BreakerPermit,
+    BreakerRegistry,
+    BreakerSnapshot,
+    CallFailed,
+    CallIgnored,
+    CallRejected,
+    CallSucceeded,
+    CircuitBreaker,
+    ConsecutiveFailures,
+    FailureRate,
+    Outcome,
+    StateChanged,
+    TimeWindow,
+)
+from felix_reliability._breaker_store import (
+    AsyncBreakerStore,
+    BreakerState,
+    BreakerStore,
+    ProbeGrant,
+    SharedState,
+)
 from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._correlation import (
     bind_context,
@@ -21,11 +45,31 @@ from felix_reliability._metrics import MetricsCollector, NullMetrics
 from felix_reliability._secrets import Secret, redact
 
 __all__ = [
+    "AsyncBreakerStore",
+    "BreakerEvent",
+    "BreakerListener",
+    "BreakerPermit",
+    "BreakerRegistry",
+    "BreakerSnapshot",
+    "BreakerState",
+    "BreakerStore",
+    "CallFailed",
+    "CallIgnored",
+    "CallRejected",
+    "CallSucceeded",
+    "CircuitBreaker",
     "Clock",
+    "ConsecutiveFailures",
+    "FailureRate",
     "MetricsCollector",
     "NullMetrics",
+    "Outcome",
+    "ProbeGrant",
     "Secret",
+    "SharedState",
+    "StateChanged",
     "SystemClock",
+    "TimeWindow",
     "bind_context",
     "current_request_id",
     "get_context",
