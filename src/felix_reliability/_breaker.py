@@ -30,6 +30,7 @@ import functools
 import inspect
 import itertools
 import logging
+import math
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
@@ -450,6 +451,7 @@ class CircuitBreaker:
         "_opened_at",
         "_probe_successes",
         "_quiet",
+        "_reject_until",
         "_rejections",
         "_result_is_failure",
         "_state",
@@ -526,6 +528,7 @@ class CircuitBreaker:
         self._generation = 0
         self._closed: _ClosedPeriod | None = self._new_period(0)
         self._open_until: float | None = None
+        self._reject_until: float | None = None
         self._opened_at: float | None = None
         self._forced = False
         self._disabled = False
@@ -574,6 +577,11 @@ class CircuitBreaker:
             # The body of `call`, inlined: one Python frame less on the hot path.
             period = self._closed
             if period is None or not period.fast:
+                until = self._reject_until  # the lock-free rejection, see _reject_fast
+                if until is not None:
+                    left = until - self.clock.monotonic()
+                    if left > 0:
+                        raise self._rejection(left)
                 with self.attempt() as permit:
                     result = fn(*args, **kwargs)
                     permit.judge(result)
@@ -606,6 +614,7 @@ class CircuitBreaker:
         """
         period = self._closed
         if period is None or not period.fast:
+            self._reject_fast()
             with self.attempt() as permit:
                 result = fn(*args, **kwargs)
                 permit.judge(result)
@@ -625,6 +634,26 @@ class CircuitBreaker:
         if not self._quiet:
             self._emit((CallSucceeded(self.name),))
         return result
+
+    def _reject_fast(self) -> None:
+        """Reject without the lock while the last seen open period lasts.
+
+        `_reject_until` is one attribute, written under the lock on every
+        transition (infinity when forced open, `None` when not open); a reader
+        racing with a transition rejects as if it came just before it.
+        """
+        until = self._reject_until
+        if until is not None:
+            left = until - self.clock.monotonic()
+            if left > 0:
+                raise self._rejection(left)
+
+    def _rejection(self, left: float) -> CircuitOpenError:
+        next(self._rejections)
+        retry_after = None if self._forced else left
+        if not self._quiet:
+            self._emit((CallRejected(self.name, retry_after),))
+        return CircuitOpenError(self.name, retry_after)
 
     def attempt(self) -> BreakerPermit:
         """Return a permit for one call, used as ``with`` or ``async with``.
@@ -777,6 +806,7 @@ class CircuitBreaker:
         old = self._state
         self._state = shared.state
         self._generation = shared.generation
+        self._reject_until = None
         if shared.state is BreakerState.CLOSED:
             self._tracker.clear()
             self._closed = None if self._disabled else self._new_period(shared.generation)
@@ -788,6 +818,7 @@ class CircuitBreaker:
                 self._forced = shared.retry_after is None
                 now = self.clock.monotonic()
                 self._open_until = None if self._forced else now + (shared.retry_after or 0.0)
+                self._reject_until = math.inf if self._forced else self._open_until
                 self._opened_at = self.clock.wall()
         if old is not shared.state:
             events.append(StateChanged(self.name, old, shared.state))
