@@ -23,6 +23,9 @@ How the pieces fit:
   after it is released; user code never runs under the lock.
 """
 
+# The permit and the breaker are one unit split in two classes for their slots.
+# pyright: reportPrivateUsage=false
+
 from __future__ import annotations
 
 import enum
@@ -34,7 +37,7 @@ import math
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
-from typing import ParamSpec, Protocol, Self, TypeVar, overload
+from typing import TYPE_CHECKING, ParamSpec, Protocol, Self, TypeVar, cast, overload
 
 from attrs import frozen
 
@@ -338,7 +341,13 @@ class BreakerSnapshot:
 # --- internals ----------------------------------------------------------------------------
 
 
-class _Counter(itertools.count):  # type: ignore[type-arg] # pyright: ignore[reportMissingTypeArgument]
+if TYPE_CHECKING:
+    _CountBase = itertools.count[int]
+else:  # itertools.count is not subscriptable at run time
+    _CountBase = itertools.count
+
+
+class _Counter(_CountBase):
     """A thread-safe counter whose increment, ``next(counter)``, takes no lock.
 
     See the module docstring for why concurrent increments are never lost.
@@ -356,6 +365,12 @@ class _Counter(itertools.count):  # type: ignore[type-arg] # pyright: ignore[rep
         return value
 
 
+def _counter() -> _Counter:
+    # typeshed's count.__new__ returns count[int], not the subclass.
+    counter: object = _Counter()
+    return cast("_Counter", counter)
+
+
 class _ClosedPeriod:
     """One stretch of the closed state; replaced as a whole when the state changes."""
 
@@ -363,7 +378,7 @@ class _ClosedPeriod:
 
     def __init__(self, generation: int, sync_at: float | None, *, fast: bool) -> None:
         self.generation = generation
-        self.successes = _Counter()
+        self.successes = _counter()
         self.drained = 0
         self.sync_at = sync_at
         # The lock-free success path is for periods that need neither a store
@@ -484,8 +499,7 @@ class CircuitBreaker:
         metrics: MetricsCollector | None = None,
         store: BreakerStore | AsyncBreakerStore | None = None,
     ) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"name must be a non-empty str, got {name!r}")
+        self.name = _check_name(name)
         if failure_threshold is not None and trip is not None:
             raise TypeError("pass failure_threshold or trip, not both")
         if trip is None:
@@ -494,13 +508,7 @@ class CircuitBreaker:
                 if failure_threshold is None
                 else check_positive_int("failure_threshold", failure_threshold)
             )
-        if isinstance(trip, ConsecutiveFailures):
-            self._tracker: _ConsecutiveTracker | _RateTracker = _ConsecutiveTracker(trip.n)
-        elif isinstance(trip, FailureRate):
-            self._tracker = _RateTracker(trip)
-        else:
-            raise TypeError(f"trip must be ConsecutiveFailures or FailureRate, got {trip!r}")
-        self.name = name
+        self._tracker = _make_tracker(trip)
         self.recovery_timeout = check_positive_float("recovery_timeout", recovery_timeout)
         self.success_threshold = check_positive_int("success_threshold", success_threshold)
         self.half_open_max_calls = check_positive_int("half_open_max_calls", half_open_max_calls)
@@ -520,12 +528,12 @@ class CircuitBreaker:
             store = LocalBreakerStore(self.clock, self._lock)
         self._store = store
         self._store_is_async = inspect.iscoroutinefunction(store.load)
-        self._successes = _Counter()
-        self._ignored = _Counter()
-        self._rejections = _Counter()
+        self._successes = _counter()
+        self._ignored = _counter()
+        self._rejections = _counter()
         self._failures = 0
         self._state = BreakerState.CLOSED
-        self._generation = 0
+        self._generation: int = 0
         self._closed: _ClosedPeriod | None = self._new_period(0)
         self._open_until: float | None = None
         self._reject_until: float | None = None
@@ -898,19 +906,18 @@ class CircuitBreaker:
     # --- store calls ---------------------------------------------------------------------
 
     def _sync_store(self, call: _StoreCall) -> SharedState | ProbeGrant:
-        store = self._store
-        if self._store_is_async or not isinstance(store, BreakerStore):
+        if self._store_is_async:
             raise TypeError(
                 f"breaker {self.name!r} has an async store: use async functions, "
                 "`async with breaker.attempt()` and the *_async admin methods"
             )
-        return _dispatch(store, call, self)
+        return cast("SharedState | ProbeGrant", _dispatch(self._store, call, self))
 
     async def _async_store(self, call: _StoreCall) -> SharedState | ProbeGrant:
-        store = self._store
         if self._store_is_async:
-            return await _dispatch(store, call, self)  # type: ignore[arg-type,misc]
-        return _dispatch(store, call, self)  # type: ignore[arg-type]
+            answer = _dispatch(self._store, call, self)
+            return await cast("Awaitable[SharedState | ProbeGrant]", answer)
+        return cast("SharedState | ProbeGrant", _dispatch(self._store, call, self))
 
     def _run_sync(self, call: _StoreCall) -> None:
         self._after_store(call, self._sync_store(call))
@@ -953,34 +960,50 @@ class CircuitBreaker:
 
 def _dispatch(
     store: BreakerStore | AsyncBreakerStore, call: _StoreCall, breaker: CircuitBreaker
-) -> SharedState | ProbeGrant:
+) -> object:
     """Call the store method *call* names; with an async store, the result is awaitable."""
     name = breaker.name
     if call.op == "load":
-        return store.load(name)  # type: ignore[return-value]
+        return store.load(name)
     if call.op == "open":
-        return store.open(  # type: ignore[return-value]
+        return store.open(
             name, expected_generation=call.expected_generation, open_for=call.open_for
         )
     if call.op == "acquire":
-        return store.acquire_probe(name, max_probes=breaker.half_open_max_calls)  # type: ignore[return-value]
+        return store.acquire_probe(name, max_probes=breaker.half_open_max_calls)
     if call.op == "release":
-        return store.release_probe(  # type: ignore[return-value]
+        return store.release_probe(
             name,
             generation=call.generation,
             success=call.success,
             success_threshold=breaker.success_threshold,
             open_for=breaker.recovery_timeout,
         )
-    return store.reset(name)  # type: ignore[return-value]
+    return store.reset(name)
 
 
 def _check_types(name: str, value: object) -> tuple[type[BaseException], ...]:
-    if not isinstance(value, tuple) or not all(
-        isinstance(item, type) and issubclass(item, BaseException) for item in value
-    ):
+    items = cast("tuple[object, ...]", value) if isinstance(value, tuple) else (value,)
+    checked = tuple(
+        item for item in items if isinstance(item, type) and issubclass(item, BaseException)
+    )
+    if not isinstance(value, tuple) or len(checked) != len(items):
         raise TypeError(f"{name} must be a tuple of exception types, got {value!r}")
-    return value
+    return checked
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    return name
+
+
+def _make_tracker(trip: object) -> _ConsecutiveTracker | _RateTracker:
+    if isinstance(trip, ConsecutiveFailures):
+        return _ConsecutiveTracker(trip.n)
+    if isinstance(trip, FailureRate):
+        return _RateTracker(trip)
+    raise TypeError(f"trip must be ConsecutiveFailures or FailureRate, got {trip!r}")
 
 
 class BreakerPermit:
