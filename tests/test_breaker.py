@@ -105,6 +105,7 @@ def test_a_success_resets_the_consecutive_count() -> None:
     breaker = make(failure_threshold=3)
     fail(breaker, 2)
     breaker.call(ok)
+    assert 0 == breaker.snapshot().failure_count
     fail(breaker, 2)
     assert (CLOSED, 2) == (breaker.state, breaker.snapshot().failure_count)
 
@@ -287,6 +288,7 @@ def test_disable_while_open_keeps_state_but_admits() -> None:
     breaker.disable()
     with breaker.attempt():
         pass
+    assert "ok" == breaker.call(ok)
     assert OPEN == breaker.state
     breaker.reset()
     assert CLOSED == breaker.state

@@ -178,10 +178,13 @@ class _ConsecutiveTracker:
         self.n = n
         self.count = 0
 
-    def failure(self, now: float, successes: int) -> bool:
+    def absorb(self, now: float, successes: int) -> None:
         del now
         if successes:
             self.count = 0
+
+    def failure(self, now: float, successes: int) -> bool:
+        self.absorb(now, successes)
         self.count += 1
         return self.count >= self.n
 
@@ -209,6 +212,9 @@ class _RateTracker:
         else:
             self.window = CountWindow(policy.window)
             self.locked_success = False
+
+    def absorb(self, now: float, successes: int) -> None:
+        self.window.add(successes, 0, now)
 
     def failure(self, now: float, successes: int) -> bool:
         self.window.add(successes, 1, now)
@@ -696,8 +702,11 @@ class CircuitBreaker:
             elif state is BreakerState.HALF_OPEN:
                 success_count = self._probe_successes
             elif self._closed is not None:
+                period = self._closed
+                success_count = period.successes.read()
+                self._tracker.absorb(now, success_count - period.drained)
+                period.drained = success_count
                 failure_count = self._tracker.failures(now)
-                success_count = self._closed.successes.read()
             return BreakerSnapshot(
                 name=self.name,
                 state=state,
@@ -732,6 +741,7 @@ class CircuitBreaker:
         with self._lock:
             self._disabled = True
             self._closed = None
+            self._reject_until = None
 
     async def force_open_async(self) -> None:
         """`force_open` for a breaker with an `AsyncBreakerStore`."""
@@ -826,7 +836,8 @@ class CircuitBreaker:
                 self._forced = shared.retry_after is None
                 now = self.clock.monotonic()
                 self._open_until = None if self._forced else now + (shared.retry_after or 0.0)
-                self._reject_until = math.inf if self._forced else self._open_until
+                if not self._disabled:
+                    self._reject_until = math.inf if self._forced else self._open_until
                 self._opened_at = self.clock.wall()
         if old is not shared.state:
             events.append(StateChanged(self.name, old, shared.state))

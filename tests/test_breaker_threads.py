@@ -1,0 +1,129 @@
+"""Thread stress: 8 threads, random outcomes, many transitions, exact counts."""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from felix_reliability import BreakerEvent, CircuitBreaker, ProbeGrant, StateChanged
+from felix_reliability._breaker_store import LocalBreakerStore
+from felix_reliability.exceptions import CircuitOpenError
+from felix_reliability.testing import FakeClock
+
+THREADS = 8
+CALLS = 1500
+MAX_PROBES = 2
+
+
+class Failed(ConnectionError):
+    """Counts as a failure."""
+
+
+class Ignored(LookupError):
+    """Outside failure_on: ignored."""
+
+
+class WatchedStore(LocalBreakerStore):
+    """Records the highest number of probes the store ever had in flight."""
+
+    __slots__ = ("most",)
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.most = 0
+
+    def acquire_probe(self, name: str, *, max_probes: int) -> ProbeGrant:
+        grant = super().acquire_probe(name, max_probes=max_probes)
+        self.most = max(self.most, grant.shared.probes)
+        return grant
+
+
+@pytest.fixture
+def busy_switching() -> Iterator[None]:
+    """Switch threads far more often than usual, to provoke races."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
+
+
+def test_eight_threads_keep_exact_counts_and_the_probe_limit(busy_switching: None) -> None:
+    """Attempted == successes + failures + ignored + rejections, and probes never exceed the limit."""
+    clock = FakeClock()
+    store = WatchedStore(clock)
+    transitions: list[BreakerEvent] = []
+    breaker = CircuitBreaker(
+        name="stress",
+        failure_threshold=3,
+        recovery_timeout=1.0,
+        success_threshold=2,
+        half_open_max_calls=MAX_PROBES,
+        failure_on=(Failed,),
+        clock=clock,
+        store=store,
+        listeners=[lambda event: transitions.append(event) if isinstance(event, StateChanged) else None],
+    )
+    tallies: list[Counter[str]] = [Counter() for _ in range(THREADS)]
+    start = threading.Barrier(THREADS)
+
+    def work(index: int) -> None:
+        rng = random.Random(index)
+        tally = tallies[index]
+        start.wait()
+        for step in range(CALLS):
+            roll = rng.random()
+            if roll < 0.01:
+                clock.advance(0.5)
+            kind = "failure" if roll < 0.35 else "ignored" if roll < 0.45 else "success"
+
+            def act(kind: str = kind) -> str:
+                if kind == "failure":
+                    raise Failed
+                if kind == "ignored":
+                    raise Ignored
+                return kind
+
+            tally["attempted"] += 1
+            try:
+                if step % 2:
+                    breaker.call(act)
+                else:
+                    with breaker.attempt():
+                        act()
+            except CircuitOpenError:
+                tally["rejected"] += 1
+            except (Failed, Ignored):
+                tally[kind] += 1
+            else:
+                tally["success"] += 1
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    total: Counter[str] = sum(tallies, Counter())
+    snapshot = breaker.snapshot()
+    assert THREADS * CALLS == total["attempted"]
+    assert total["attempted"] == (
+        snapshot.total_successes
+        + snapshot.total_failures
+        + snapshot.total_ignored
+        + snapshot.total_rejections
+    )
+    assert (total["success"], total["failure"], total["ignored"], total["rejected"]) == (
+        snapshot.total_successes,
+        snapshot.total_failures,
+        snapshot.total_ignored,
+        snapshot.total_rejections,
+    )
+    assert snapshot.total_calls == total["success"] + total["failure"] + total["ignored"]
+    assert store.most <= MAX_PROBES
+    assert 0 == store.load("stress").probes  # every slot was released
+    assert len(transitions) > 20
