@@ -76,10 +76,10 @@ def test_eight_threads_keep_exact_counts_and_the_probe_limit(busy_switching: Non
         tally = tallies[index]
         start.wait()
         for step in range(CALLS):
-            roll = rng.random()
-            if roll < 0.01:
+            if rng.random() < 0.02:
                 clock.advance(0.5)
-            kind = "failure" if roll < 0.35 else "ignored" if roll < 0.45 else "success"
+            roll = rng.random()
+            kind = "failure" if roll < 0.2 else "ignored" if roll < 0.27 else "success"
 
             def act(kind: str = kind) -> str:
                 if kind == "failure":

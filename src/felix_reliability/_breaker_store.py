@@ -95,12 +95,11 @@ class ProbeGrant:
 
 @runtime_checkable
 class BreakerStore(Protocol):
-    """The synchronous store protocol (see the module rules above, and the how-to).
+    """The synchronous store protocol; every store follows the rules of the module above.
 
-    Attributes:
-        sync_interval: How often, in seconds, a closed breaker should `load`
-            the record to learn about an opening elsewhere; `None` for a store
-            no one else writes to (the closed path then never calls the store).
+    `sync_interval` is how often, in seconds, a closed breaker should `load`
+    the record to learn about an opening elsewhere; `None` for a store no one
+    else writes to (the closed path then never calls the store).
 
     .. versionadded:: 0.1.0
     """
