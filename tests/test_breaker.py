@@ -35,7 +35,7 @@ from felix_reliability.testing import FakeClock
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 
 
-class Down(ConnectionError):
+class DownError(ConnectionError):
     """The remote API is down."""
 
 
@@ -44,12 +44,12 @@ def ok() -> str:
 
 
 def down() -> str:
-    raise Down("down")
+    raise DownError("down")
 
 
 def fail(breaker: CircuitBreaker, times: int = 1, exc: BaseException | None = None) -> None:
     for _ in range(times):
-        with pytest.raises(BaseException):  # noqa: PT012 - either rejection or the error
+        with pytest.raises(BaseException):  # noqa: B017, PT012 - rejection, or the error itself
             if exc is None:
                 breaker.call(down)
             else:
@@ -88,15 +88,15 @@ def test_defaults_are_felix_hubs() -> None:
     clock = FakeClock()
     breaker = make(clock)
     fail(breaker, 9)
-    assert CLOSED == breaker.state
+    assert breaker.state == CLOSED
     fail(breaker)
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
     with pytest.raises(CircuitOpenError) as info:
         breaker.call(ok)
-    assert ("telegram", 120.0) == (info.value.breaker_name, info.value.retry_after)
+    assert (info.value.breaker_name, info.value.retry_after) == ("telegram", 120.0)
     clock.advance(120)
     for expected in (HALF_OPEN, HALF_OPEN, CLOSED):
-        assert "ok" == breaker.call(ok)
+        assert breaker.call(ok) == "ok"
         assert expected == breaker.state
 
 
@@ -105,9 +105,9 @@ def test_a_success_resets_the_consecutive_count() -> None:
     breaker = make(failure_threshold=3)
     fail(breaker, 2)
     breaker.call(ok)
-    assert 0 == breaker.snapshot().failure_count
+    assert breaker.snapshot().failure_count == 0
     fail(breaker, 2)
-    assert (CLOSED, 2) == (breaker.state, breaker.snapshot().failure_count)
+    assert (breaker.state, breaker.snapshot().failure_count) == (CLOSED, 2)
 
 
 def test_a_failed_probe_opens_again() -> None:
@@ -117,8 +117,8 @@ def test_a_failed_probe_opens_again() -> None:
     fail(breaker)
     clock.advance(5)
     fail(breaker)
-    assert OPEN == breaker.state
-    assert 5.0 == breaker.snapshot().retry_after
+    assert breaker.state == OPEN
+    assert breaker.snapshot().retry_after == 5.0
 
 
 def test_half_open_admits_at_most_max_calls_probes() -> None:
@@ -132,13 +132,13 @@ def test_half_open_admits_at_most_max_calls_probes() -> None:
     second.__enter__()
     with pytest.raises(CircuitOpenError) as info:
         third.__enter__()
-    assert 0.0 == info.value.retry_after
+    assert info.value.retry_after == 0.0
     first.__exit__(None, None, None)
     with breaker.attempt():
         pass
-    assert (HALF_OPEN, 2) == (breaker.state, breaker.snapshot().success_count)
+    assert (breaker.state, breaker.snapshot().success_count) == (HALF_OPEN, 2)
     second.__exit__(None, None, None)
-    assert CLOSED == breaker.state
+    assert breaker.state == CLOSED
 
 
 def test_a_probe_slot_is_released_when_the_probe_is_ignored() -> None:
@@ -149,10 +149,10 @@ def test_a_probe_slot_is_released_when_the_probe_is_ignored() -> None:
     clock.advance(1)
     with pytest.raises(KeyboardInterrupt), breaker.attempt():
         raise KeyboardInterrupt
-    assert HALF_OPEN == breaker.state
+    assert breaker.state == HALF_OPEN
     with breaker.attempt():
         pass
-    assert 1 == breaker.snapshot().success_count
+    assert breaker.snapshot().success_count == 1
 
 
 def test_results_of_an_earlier_generation_cause_no_transition() -> None:
@@ -163,10 +163,10 @@ def test_results_of_an_earlier_generation_cause_no_transition() -> None:
     fail(breaker)
     clock.advance(1)
     breaker.call(ok)
-    assert CLOSED == breaker.state
-    stale.__exit__(Down, Down("late"), None)
-    assert CLOSED == breaker.state
-    assert 2 == breaker.snapshot().total_failures
+    assert breaker.state == CLOSED
+    stale.__exit__(DownError, DownError("late"), None)
+    assert breaker.state == CLOSED
+    assert breaker.snapshot().total_failures == 2
 
 
 def test_stale_probe_results_cause_no_transition() -> None:
@@ -178,7 +178,7 @@ def test_stale_probe_results_cause_no_transition() -> None:
     slow = breaker.attempt().__enter__()
     fail(breaker)  # the other probe fails: open again
     slow.__exit__(None, None, None)
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
 
 
 # --- classification -------------------------------------------------------------------------
@@ -186,43 +186,43 @@ def test_stale_probe_results_cause_no_transition() -> None:
 
 def test_ignore_wins_over_failure_on() -> None:
     """An exception matching `ignore` is ignored even if it matches `failure_on`."""
-    breaker = make(failure_threshold=1, ignore=(Down,))
+    breaker = make(failure_threshold=1, ignore=(DownError,))
     fail(breaker)
-    assert (CLOSED, 1) == (breaker.state, breaker.snapshot().total_ignored)
+    assert (breaker.state, breaker.snapshot().total_ignored) == (CLOSED, 1)
 
 
 def test_exceptions_outside_failure_on_are_ignored() -> None:
     """Only `failure_on` exceptions count; any other is ignored."""
     breaker = make(failure_threshold=1, failure_on=(TimeoutError,))
     fail(breaker)
-    assert CLOSED == breaker.state
+    assert breaker.state == CLOSED
     fail(breaker, exc=TimeoutError())
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
 
 
 def test_classify_decides_when_given() -> None:
     """classify(exc) overrides failure_on and ignore."""
-    breaker = make(failure_threshold=1, ignore=(Down,), classify=lambda _exc: Outcome.FAILURE)
+    breaker = make(failure_threshold=1, ignore=(DownError,), classify=lambda _exc: Outcome.FAILURE)
     fail(breaker)
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
 
 
 def test_base_exceptions_are_always_ignored() -> None:
     """Cancellation and KeyboardInterrupt never count, whatever classify says."""
     breaker = make(failure_threshold=1, classify=lambda _exc: Outcome.FAILURE)
     fail(breaker, exc=KeyboardInterrupt())
-    assert (CLOSED, 1) == (breaker.state, breaker.snapshot().total_ignored)
+    assert (breaker.state, breaker.snapshot().total_ignored) == (CLOSED, 1)
 
 
 def test_the_callers_exception_is_reraised_unchanged() -> None:
     """The very exception object the function raised reaches the caller."""
     breaker = make()
-    error = Down("boom")
+    error = DownError("boom")
 
     def raiser() -> None:
         raise error
 
-    with pytest.raises(Down) as info:
+    with pytest.raises(DownError) as info:
         breaker.call(raiser)
     assert error is info.value
 
@@ -230,15 +230,15 @@ def test_the_callers_exception_is_reraised_unchanged() -> None:
 def test_result_is_failure_counts_a_returned_value() -> None:
     """A value judged a failure counts as one, and the value is still returned."""
     breaker = make(failure_threshold=2, result_is_failure=lambda result: result == "ok")
-    assert ["ok", "ok"] == [breaker.call(ok), breaker(ok)()]
-    assert OPEN == breaker.state
+    assert [breaker.call(ok), breaker(ok)()] == ["ok", "ok"]
+    assert breaker.state == OPEN
 
 
 def test_result_is_failure_false_is_a_success() -> None:
     """A value not judged a failure is a success."""
     breaker = make(result_is_failure=lambda result: result is None)
     breaker.call(ok)
-    assert 1 == breaker.snapshot().total_successes
+    assert breaker.snapshot().total_successes == 1
 
 
 def test_mark_failure_in_a_block() -> None:
@@ -246,7 +246,7 @@ def test_mark_failure_in_a_block() -> None:
     breaker = make(failure_threshold=1)
     with breaker.attempt() as permit:
         permit.mark_failure()
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
 
 
 # --- admin ----------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def test_force_open_rejects_without_schedule_until_reset() -> None:
         pass
     assert breaker.snapshot().retry_after is None
     breaker.reset()
-    assert "ok" == breaker.call(ok)
+    assert breaker.call(ok) == "ok"
 
 
 def test_disable_lets_everything_through_and_counts_nothing() -> None:
@@ -273,12 +273,12 @@ def test_disable_lets_everything_through_and_counts_nothing() -> None:
     breaker = make(failure_threshold=1)
     breaker.disable()
     fail(breaker, 3)
-    assert "ok" == breaker.call(ok)
+    assert breaker.call(ok) == "ok"
     snapshot = breaker.snapshot()
-    assert (CLOSED, 0, 0) == (snapshot.state, snapshot.total_calls, snapshot.total_failures)
+    assert (snapshot.state, snapshot.total_calls, snapshot.total_failures) == (CLOSED, 0, 0)
     breaker.reset()
     fail(breaker)
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
 
 
 def test_disable_while_open_keeps_state_but_admits() -> None:
@@ -288,10 +288,10 @@ def test_disable_while_open_keeps_state_but_admits() -> None:
     breaker.disable()
     with breaker.attempt():
         pass
-    assert "ok" == breaker.call(ok)
-    assert OPEN == breaker.state
+    assert breaker.call(ok) == "ok"
+    assert breaker.state == OPEN
     breaker.reset()
-    assert CLOSED == breaker.state
+    assert breaker.state == CLOSED
 
 
 def test_reset_clears_counts() -> None:
@@ -300,7 +300,7 @@ def test_reset_clears_counts() -> None:
     fail(breaker, 2)
     breaker.reset()
     fail(breaker, 2)
-    assert CLOSED == breaker.state
+    assert breaker.state == CLOSED
 
 
 # --- snapshot, registry, events, metrics ---------------------------------------------------
@@ -314,7 +314,7 @@ def test_snapshot_totals_and_to_dict() -> None:
     fail(breaker, exc=KeyboardInterrupt())
     fail(breaker, 3)
     data = breaker.snapshot().to_dict()
-    assert {
+    assert data == {
         "name": "telegram",
         "state": "open",
         "failure_count": 0,
@@ -326,7 +326,7 @@ def test_snapshot_totals_and_to_dict() -> None:
         "total_failures": 2,
         "total_ignored": 1,
         "total_rejections": 1,
-    } == data
+    }
     assert data == json.loads(json.dumps(data))
 
 
@@ -339,7 +339,7 @@ def test_registry() -> None:
     with pytest.raises(ValueError, match="telegram"):
         registry.register(make())
     assert (first, [first], 1) == (registry.get("telegram"), list(registry), len(registry))
-    assert ["telegram"] == [snapshot.name for snapshot in registry.snapshots()]
+    assert [snapshot.name for snapshot in registry.snapshots()] == ["telegram"]
 
 
 def test_listeners_receive_typed_events_in_order() -> None:
@@ -348,11 +348,15 @@ def test_listeners_receive_typed_events_in_order() -> None:
     events: list[BreakerEvent] = []
     breaker = make(clock, failure_threshold=1, recovery_timeout=1.0, success_threshold=1)
     breaker = make(
-        clock, failure_threshold=1, recovery_timeout=1.0, success_threshold=1, listeners=[events.append]
+        clock,
+        failure_threshold=1,
+        recovery_timeout=1.0,
+        success_threshold=1,
+        listeners=[events.append],
     )
     breaker.call(ok)
     fail(breaker, exc=KeyboardInterrupt())
-    error = Down()
+    error = DownError()
     fail(breaker, exc=error)
     fail(breaker)
     clock.advance(1)
@@ -378,7 +382,7 @@ def test_a_failing_listener_is_logged_and_isolated(caplog: pytest.LogCaptureFixt
 
     breaker = make(listeners=[broken, seen.append])
     with caplog.at_level(logging.ERROR, logger="felix_reliability.breaker"):
-        assert "ok" == breaker.call(ok)
+        assert breaker.call(ok) == "ok"
     assert [CallSucceeded("telegram")] == seen
     assert "listener" in caplog.text
 
@@ -417,7 +421,7 @@ def test_a_failing_metrics_collector_is_isolated(caplog: pytest.LogCaptureFixtur
 
     breaker = make(metrics=Broken())
     with caplog.at_level(logging.ERROR, logger="felix_reliability.breaker"):
-        assert "ok" == breaker.call(ok)
+        assert breaker.call(ok) == "ok"
     assert "metrics" in caplog.text
 
 
@@ -430,18 +434,18 @@ def test_failure_rate_over_a_count_window() -> None:
     breaker.call(ok)
     fail(breaker)
     breaker.call(ok)
-    assert CLOSED == breaker.state
+    assert breaker.state == CLOSED
     fail(breaker)
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
 
 
 def test_failure_rate_waits_for_minimum_calls() -> None:
     """Below minimum_calls the rate never trips."""
     breaker = make(trip=FailureRate(0.5, window=10, minimum_calls=3))
     fail(breaker, 2)
-    assert (CLOSED, 2) == (breaker.state, breaker.snapshot().failure_count)
+    assert (breaker.state, breaker.snapshot().failure_count) == (CLOSED, 2)
     fail(breaker)
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
 
 
 def test_failure_rate_over_a_time_window() -> None:
@@ -454,10 +458,10 @@ def test_failure_rate_over_a_time_window() -> None:
     with breaker.attempt():
         pass
     fail(breaker)
-    assert CLOSED == breaker.state
+    assert breaker.state == CLOSED
     fail(breaker)
-    assert CLOSED == breaker.state
-    assert 2 == breaker.snapshot().failure_count
+    assert breaker.state == CLOSED
+    assert breaker.snapshot().failure_count == 2
 
 
 def test_time_window_success_of_an_old_period_is_counted_only_in_totals() -> None:
@@ -467,7 +471,7 @@ def test_time_window_success_of_an_old_period_is_counted_only_in_totals() -> Non
     stale = breaker.attempt().__enter__()
     fail(breaker)
     stale.__exit__(None, None, None)
-    assert (OPEN, 1) == (breaker.state, breaker.snapshot().total_successes)
+    assert (breaker.state, breaker.snapshot().total_successes) == (OPEN, 1)
 
 
 # --- invalid configuration ------------------------------------------------------------------
@@ -486,8 +490,8 @@ def test_time_window_success_of_an_old_period_is_counted_only_in_totals() -> Non
         ({"half_open_max_calls": 0}, ValueError, "half_open_max_calls"),
         ({"failure_threshold": 3, "trip": ConsecutiveFailures(3)}, TypeError, "both"),
         ({"trip": "often"}, TypeError, "trip"),
-        ({"failure_on": Down}, TypeError, "failure_on"),
-        ({"ignore": (Down, "x")}, TypeError, "ignore"),
+        ({"failure_on": DownError}, TypeError, "failure_on"),
+        ({"ignore": (DownError, "x")}, TypeError, "ignore"),
         ({"classify": 3}, TypeError, "classify"),
         ({"result_is_failure": "no"}, TypeError, "result_is_failure"),
         ({"name": ""}, TypeError, "name"),
@@ -530,13 +534,13 @@ def test_async_decorator_behaves_like_the_sync_form() -> None:
     @breaker
     async def send(text: str) -> str:
         if text == "bad":
-            raise Down
+            raise DownError
         return text
 
     async def scenario() -> list[object]:
         seen: list[object] = [await send("hi")]
         for _ in range(2):
-            with pytest.raises(Down):
+            with pytest.raises(DownError):
                 await send("bad")
         with pytest.raises(CircuitOpenError):
             await send("hi")
@@ -544,9 +548,9 @@ def test_async_decorator_behaves_like_the_sync_form() -> None:
         seen.append(await send("again"))
         return seen
 
-    assert ["hi", "again"] == asyncio.run(scenario())
-    assert CLOSED == breaker.state
-    assert "send" == send.__name__
+    assert asyncio.run(scenario()) == ["hi", "again"]
+    assert breaker.state == CLOSED
+    assert send.__name__ == "send"
 
 
 def test_async_with_attempt() -> None:
@@ -564,7 +568,7 @@ def test_async_with_attempt() -> None:
 
     asyncio.run(scenario())
     snapshot = breaker.snapshot()
-    assert (OPEN, 1, 1) == (snapshot.state, snapshot.total_successes, snapshot.total_failures)
+    assert (snapshot.state, snapshot.total_successes, snapshot.total_failures) == (OPEN, 1, 1)
 
 
 def test_a_cancelled_half_open_probe_frees_its_slot() -> None:
@@ -595,9 +599,9 @@ def test_a_cancelled_half_open_probe_frees_its_slot() -> None:
             await task
         return await quick()
 
-    assert "ok" == asyncio.run(scenario())
+    assert asyncio.run(scenario()) == "ok"
     snapshot = breaker.snapshot()
-    assert (CLOSED, 1) == (snapshot.state, snapshot.total_ignored)
+    assert (snapshot.state, snapshot.total_ignored) == (CLOSED, 1)
 
 
 # --- the store seam -------------------------------------------------------------------------
@@ -621,7 +625,9 @@ class CountingStore(LocalBreakerStore):
         self.calls.append("load")
         return super().load(name)
 
-    def open(self, name: str, *, expected_generation: int | None, open_for: float | None) -> SharedState:
+    def open(
+        self, name: str, *, expected_generation: int | None, open_for: float | None
+    ) -> SharedState:
         self.calls.append("open")
         return super().open(name, expected_generation=expected_generation, open_for=open_for)
 
@@ -630,7 +636,13 @@ class CountingStore(LocalBreakerStore):
         return super().acquire_probe(name, max_probes=max_probes)
 
     def release_probe(
-        self, name: str, *, generation: int, success: bool | None, success_threshold: int, open_for: float
+        self,
+        name: str,
+        *,
+        generation: int,
+        success: bool | None,
+        success_threshold: int,
+        open_for: float,
     ) -> SharedState:
         self.calls.append("release_probe")
         return super().release_probe(
@@ -650,17 +662,19 @@ def test_a_custom_store_is_consulted_but_not_on_closed_successes() -> None:
     """Closed successes and pre-trip failures never reach the store; the rest does."""
     clock = FakeClock()
     store = CountingStore(clock)
-    breaker = make(clock, failure_threshold=2, recovery_timeout=1.0, success_threshold=1, store=store)
+    breaker = make(
+        clock, failure_threshold=2, recovery_timeout=1.0, success_threshold=1, store=store
+    )
     for _ in range(100):
         breaker.call(ok)
     fail(breaker)
-    assert [] == store.calls
+    assert store.calls == []
     fail(breaker)
     clock.advance(1)
     breaker.call(ok)
     breaker.force_open()
     breaker.reset()
-    assert ["open", "acquire_probe", "release_probe", "open", "reset"] == store.calls
+    assert store.calls == ["open", "acquire_probe", "release_probe", "open", "reset"]
 
 
 def test_an_opening_elsewhere_is_learned_within_sync_interval() -> None:
@@ -669,14 +683,14 @@ def test_an_opening_elsewhere_is_learned_within_sync_interval() -> None:
     store = CountingStore(clock, interval=1.0)
     breaker = make(clock, store=store)
     breaker.call(ok)
-    assert [] == store.calls
+    assert store.calls == []
     store.open("telegram", expected_generation=None, open_for=30.0)  # another process trips it
     breaker.call(ok)
     clock.advance(1)
     with pytest.raises(CircuitOpenError):
         breaker.call(ok)
-    assert OPEN == breaker.state
-    assert ["open", "load"] == store.calls
+    assert breaker.state == OPEN
+    assert store.calls == ["open", "load"]
 
 
 def test_a_closed_record_reloaded_schedules_the_next_sync() -> None:
@@ -687,7 +701,7 @@ def test_a_closed_record_reloaded_schedules_the_next_sync() -> None:
     clock.advance(1)
     breaker.call(ok)
     breaker.call(ok)
-    assert ["load"] == store.calls
+    assert store.calls == ["load"]
 
 
 def test_older_store_answers_are_ignored() -> None:
@@ -695,7 +709,7 @@ def test_older_store_answers_are_ignored() -> None:
     breaker = make(failure_threshold=1)
     fail(breaker)
     breaker._after_store(breaker_call("load"), SharedState(CLOSED, 0))
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
 
 
 def breaker_call(op: str) -> object:
@@ -718,7 +732,9 @@ class AsyncStore:
     async def load(self, name: str) -> SharedState:  # pragma: no cover - never polled
         return self.inner.load(name)
 
-    async def open(self, name: str, *, expected_generation: int | None, open_for: float | None) -> SharedState:
+    async def open(
+        self, name: str, *, expected_generation: int | None, open_for: float | None
+    ) -> SharedState:
         self.calls.append("open")
         return self.inner.open(name, expected_generation=expected_generation, open_for=open_for)
 
@@ -727,7 +743,13 @@ class AsyncStore:
         return self.inner.acquire_probe(name, max_probes=max_probes)
 
     async def release_probe(
-        self, name: str, *, generation: int, success: bool | None, success_threshold: int, open_for: float
+        self,
+        name: str,
+        *,
+        generation: int,
+        success: bool | None,
+        success_threshold: int,
+        open_for: float,
     ) -> SharedState:
         self.calls.append("release_probe")
         return self.inner.release_probe(
@@ -747,16 +769,18 @@ def test_an_async_store_serves_async_calls() -> None:
     """With an AsyncBreakerStore the async forms and *_async admin methods work."""
     clock = FakeClock()
     store = AsyncStore(clock)
-    breaker = make(clock, failure_threshold=1, recovery_timeout=1.0, success_threshold=1, store=store)
+    breaker = make(
+        clock, failure_threshold=1, recovery_timeout=1.0, success_threshold=1, store=store
+    )
 
     @breaker
     async def send(good: bool) -> bool:
         if not good:
-            raise Down
+            raise DownError
         return good
 
     async def scenario() -> None:
-        with pytest.raises(Down):
+        with pytest.raises(DownError):
             await send(False)
         clock.advance(1)
         await send(True)
@@ -764,8 +788,8 @@ def test_an_async_store_serves_async_calls() -> None:
         await breaker.reset_async()
 
     asyncio.run(scenario())
-    assert ["open", "acquire_probe", "release_probe", "open", "reset"] == store.calls
-    assert CLOSED == breaker.state
+    assert store.calls == ["open", "acquire_probe", "release_probe", "open", "reset"]
+    assert breaker.state == CLOSED
 
 
 def test_an_async_store_refuses_sync_store_calls() -> None:
@@ -779,11 +803,11 @@ def test_async_admin_methods_with_the_local_store() -> None:
     """force_open_async/reset_async also work with a sync store."""
     breaker = make()
     asyncio.run(breaker.force_open_async())
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
     asyncio.run(breaker.reset_async())
-    assert CLOSED == breaker.state
+    assert breaker.state == CLOSED
 
 
 def test_repr_names_the_breaker_and_state() -> None:
     """repr shows the name and state."""
-    assert "CircuitBreaker(name='telegram', state='closed')" == repr(make())
+    assert repr(make()) == "CircuitBreaker(name='telegram', state='closed')"

@@ -24,11 +24,11 @@ from tests.strategies_breaker import (
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 
 
-class Ignored(LookupError):
+class IgnoredError(LookupError):
     """Matches `ignore`."""
 
 
-class Failed(ConnectionError):
+class FailedError(ConnectionError):
     """Matches `failure_on`."""
 
 
@@ -112,7 +112,7 @@ def run_block(permit: BreakerPermit, outcome: Outcome) -> None:
     if outcome is Outcome.SUCCESS:
         permit.__exit__(None, None, None)
     else:
-        error: Exception = Failed() if outcome is Outcome.FAILURE else Ignored()
+        error: Exception = FailedError() if outcome is Outcome.FAILURE else IgnoredError()
         permit.__exit__(type(error), error, None)
 
 
@@ -140,8 +140,8 @@ class BreakerMachine(RuleBasedStateMachine):
             success_threshold=needed,
             half_open_max_calls=probes,
             recovery_timeout=timeout,
-            failure_on=(Failed,),
-            ignore=(Ignored,),
+            failure_on=(FailedError,),
+            ignore=(IgnoredError,),
             clock=self.clock,
         )
 
@@ -170,9 +170,9 @@ class BreakerMachine(RuleBasedStateMachine):
         @self.breaker
         def work() -> str:
             if outcome is Outcome.FAILURE:
-                raise Failed
+                raise FailedError
             if outcome is Outcome.IGNORED:
-                raise Ignored
+                raise IgnoredError
             return "done"
 
         try:
@@ -180,7 +180,7 @@ class BreakerMachine(RuleBasedStateMachine):
         except CircuitOpenError:
             assert expected is None
             return
-        except (Failed, Ignored):
+        except (FailedError, IgnoredError):
             pass
         assert expected is not None
         self.model.finish(expected, outcome, self.clock.monotonic())

@@ -20,11 +20,11 @@ CALLS = 1500
 MAX_PROBES = 2
 
 
-class Failed(ConnectionError):
+class FailedError(ConnectionError):
     """Counts as a failure."""
 
 
-class Ignored(LookupError):
+class IgnoredError(LookupError):
     """Outside failure_on: ignored."""
 
 
@@ -53,7 +53,7 @@ def busy_switching() -> Iterator[None]:
 
 
 def test_eight_threads_keep_exact_counts_and_the_probe_limit(busy_switching: None) -> None:
-    """Attempted == successes + failures + ignored + rejections, and probes never exceed the limit."""
+    """Attempted calls == successes + failures + ignored + rejections; probes stay in limit."""
     clock = FakeClock()
     store = WatchedStore(clock)
     transitions: list[BreakerEvent] = []
@@ -63,10 +63,12 @@ def test_eight_threads_keep_exact_counts_and_the_probe_limit(busy_switching: Non
         recovery_timeout=1.0,
         success_threshold=2,
         half_open_max_calls=MAX_PROBES,
-        failure_on=(Failed,),
+        failure_on=(FailedError,),
         clock=clock,
         store=store,
-        listeners=[lambda event: transitions.append(event) if isinstance(event, StateChanged) else None],
+        listeners=[
+            lambda event: transitions.append(event) if isinstance(event, StateChanged) else None
+        ],
     )
     tallies: list[Counter[str]] = [Counter() for _ in range(THREADS)]
     start = threading.Barrier(THREADS)
@@ -83,9 +85,9 @@ def test_eight_threads_keep_exact_counts_and_the_probe_limit(busy_switching: Non
 
             def act(kind: str = kind) -> str:
                 if kind == "failure":
-                    raise Failed
+                    raise FailedError
                 if kind == "ignored":
-                    raise Ignored
+                    raise IgnoredError
                 return kind
 
             tally["attempted"] += 1
@@ -97,7 +99,7 @@ def test_eight_threads_keep_exact_counts_and_the_probe_limit(busy_switching: Non
                         act()
             except CircuitOpenError:
                 tally["rejected"] += 1
-            except (Failed, Ignored):
+            except (FailedError, IgnoredError):
                 tally[kind] += 1
             else:
                 tally["success"] += 1
@@ -110,7 +112,7 @@ def test_eight_threads_keep_exact_counts_and_the_probe_limit(busy_switching: Non
 
     total: Counter[str] = sum(tallies, Counter())
     snapshot = breaker.snapshot()
-    assert THREADS * CALLS == total["attempted"]
+    assert total["attempted"] == THREADS * CALLS
     assert total["attempted"] == (
         snapshot.total_successes
         + snapshot.total_failures
@@ -125,5 +127,5 @@ def test_eight_threads_keep_exact_counts_and_the_probe_limit(busy_switching: Non
     )
     assert snapshot.total_calls == total["success"] + total["failure"] + total["ignored"]
     assert store.most <= MAX_PROBES
-    assert 0 == store.load("stress").probes  # every slot was released
+    assert store.load("stress").probes == 0  # every slot was released
     assert len(transitions) > 20

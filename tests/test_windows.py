@@ -13,7 +13,7 @@ def test_count_window_keeps_only_the_last_n_outcomes() -> None:
     window = CountWindow(3)
     window.add(0, 2)
     window.add(2, 0)
-    assert (3, 1) == window.totals()
+    assert window.totals() == (3, 1)
 
 
 def test_count_window_with_more_successes_than_its_size() -> None:
@@ -21,7 +21,7 @@ def test_count_window_with_more_successes_than_its_size() -> None:
     window = CountWindow(4)
     window.add(0, 4)
     window.add(10, 1)
-    assert (4, 1) == window.totals()
+    assert window.totals() == (4, 1)
 
 
 def test_count_window_clear_forgets_everything() -> None:
@@ -29,11 +29,13 @@ def test_count_window_clear_forgets_everything() -> None:
     window = CountWindow(2)
     window.add(1, 1)
     window.clear()
-    assert (0, 0) == window.totals()
+    assert window.totals() == (0, 0)
 
 
 @given(st.integers(1, 20), st.lists(st.tuples(st.integers(0, 30), st.integers(0, 3))))
-def test_count_window_matches_a_list_of_the_last_n(size: int, batches: list[tuple[int, int]]) -> None:
+def test_count_window_matches_a_list_of_the_last_n(
+    size: int, batches: list[tuple[int, int]]
+) -> None:
     """The window's totals equal those of the last `size` outcomes of a plain list."""
     window = CountWindow(size)
     history: list[int] = []
@@ -49,7 +51,7 @@ def test_time_buckets_count_within_the_window() -> None:
     window = TimeBuckets(10.0)
     window.add(3, 1, now=0.5)
     window.add(1, 1, now=5.0)
-    assert (6, 2) == window.totals(now=9.0)
+    assert window.totals(now=9.0) == (6, 2)
 
 
 def test_time_buckets_drop_expired_outcomes() -> None:
@@ -57,7 +59,7 @@ def test_time_buckets_drop_expired_outcomes() -> None:
     window = TimeBuckets(10.0)
     window.add(3, 1, now=0.5)
     window.add(1, 1, now=10.5)
-    assert (2, 1) == window.totals(now=10.5)
+    assert window.totals(now=10.5) == (2, 1)
 
 
 def test_time_buckets_clear() -> None:
@@ -65,4 +67,4 @@ def test_time_buckets_clear() -> None:
     window = TimeBuckets(1.0)
     window.add(1, 1, now=0.0)
     window.clear()
-    assert (0, 0) == window.totals(now=0.0)
+    assert window.totals(now=0.0) == (0, 0)
