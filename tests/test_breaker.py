@@ -811,3 +811,41 @@ def test_async_admin_methods_with_the_local_store() -> None:
 def test_repr_names_the_breaker_and_state() -> None:
     """repr shows the name and state."""
     assert repr(make()) == "CircuitBreaker(name='telegram', state='closed')"
+
+
+def test_reset_clears_a_failure_rate_window() -> None:
+    """reset() also empties a FailureRate window."""
+    breaker = make(trip=FailureRate(0.5, window=10, minimum_calls=3))
+    fail(breaker, 2)
+    breaker.reset()
+    fail(breaker)
+    assert breaker.snapshot().failure_count == 1
+
+
+def test_a_decorated_call_after_the_open_period_is_a_probe() -> None:
+    """Once the open period has passed, the decorator admits a probe and tells listeners."""
+    clock = FakeClock()
+    events: list[BreakerEvent] = []
+    breaker = make(clock, failure_threshold=1, recovery_timeout=1.0, success_threshold=1)
+    guarded = breaker(ok)
+    fail(breaker)
+    clock.advance(1)
+    assert guarded() == "ok"
+    listened = make(clock, name="listened", listeners=[events.append])
+    assert listened(ok)() == "ok"
+    assert (breaker.state, events) == (CLOSED, [CallSucceeded("listened")])
+
+
+def test_async_calls_poll_the_store_too() -> None:
+    """An async call on a closed breaker loads the record once sync_interval has passed."""
+    clock = FakeClock()
+    store = CountingStore(clock, interval=1.0)
+    breaker = make(clock, store=store)
+
+    async def scenario() -> None:
+        clock.advance(1)
+        async with breaker.attempt():
+            pass
+
+    asyncio.run(scenario())
+    assert (store.calls, breaker.snapshot().total_successes) == (["load"], 1)
