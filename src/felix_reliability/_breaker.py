@@ -664,7 +664,7 @@ class CircuitBreaker:
 
     def _rejection(self, left: float) -> CircuitOpenError:
         next(self._rejections)
-        retry_after = None if self._forced else left
+        retry_after = None if left == math.inf else left  # forced open: no probe scheduled
         if not self._quiet:
             self._emit((CallRejected(self.name, retry_after),))
         return CircuitOpenError(self.name, retry_after)
@@ -1056,6 +1056,10 @@ class BreakerPermit:
 
     def __enter__(self) -> Self:
         breaker = self._breaker
+        period = breaker._closed  # noqa: SLF001 - the permit is part of the breaker
+        if period is not None and period.fast:  # closed: admitted without the lock
+            self._kind, self._token = _Kind.CLOSED, period
+            return self
         while True:
             plan = breaker._plan_admission()  # noqa: SLF001
             if isinstance(plan, CircuitOpenError):
@@ -1070,6 +1074,10 @@ class BreakerPermit:
 
     async def __aenter__(self) -> Self:
         breaker = self._breaker
+        period = breaker._closed  # noqa: SLF001 - the permit is part of the breaker
+        if period is not None and period.fast:  # closed: admitted without the lock
+            self._kind, self._token = _Kind.CLOSED, period
+            return self
         while True:
             plan = breaker._plan_admission()  # noqa: SLF001
             if isinstance(plan, CircuitOpenError):
