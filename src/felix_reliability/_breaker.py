@@ -407,7 +407,7 @@ class _StoreCall:
     success: bool | None = None
 
 
-_NO_EVENTS: tuple[BreakerEvent, ...] = ()
+_SYSTEM_CLOCK = SystemClock()  # stateless: one for every breaker
 
 
 class CircuitBreaker:
@@ -525,7 +525,7 @@ class CircuitBreaker:
                 raise TypeError(f"{parameter} must be callable, got {value!r}")
         self._classify = classify
         self._result_is_failure = result_is_failure
-        self.clock: Clock = SystemClock() if clock is None else clock
+        self.clock: Clock = _SYSTEM_CLOCK if clock is None else clock
         self._listeners = tuple(listeners)
         self._metrics = metrics
         self._quiet = not self._listeners and metrics is None
@@ -1000,7 +1000,7 @@ def _check_types(name: str, value: object) -> tuple[type[BaseException], ...]:
     )
     if not isinstance(value, tuple) or len(checked) != len(items):
         raise TypeError(f"{name} must be a tuple of exception types, got {value!r}")
-    return checked
+    return cast("tuple[type[BaseException], ...]", value)  # the caller's tuple: no copy
 
 
 def _check_name(name: object) -> str:
