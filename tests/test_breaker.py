@@ -849,3 +849,12 @@ def test_async_calls_poll_the_store_too() -> None:
 
     asyncio.run(scenario())
     assert (store.calls, breaker.snapshot().total_successes) == (["load"], 1)
+
+
+def test_the_local_store_refuses_a_stale_open() -> None:
+    """open() with an expected generation that is no longer current changes nothing."""
+    store = LocalBreakerStore(FakeClock())
+    store.reset("telegram")
+    opened = store.open("telegram", expected_generation=0, open_for=5.0)
+    stale = store.open("telegram", expected_generation=0, open_for=5.0)
+    assert (opened, stale) == (SharedState(OPEN, 1, 5.0), SharedState(OPEN, 1, 5.0))

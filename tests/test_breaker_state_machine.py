@@ -256,6 +256,6 @@ BreakerMachine.TestCase.settings = settings(
     settings.default,
     # Under the ci profile (300 examples) this runs every example the profile asks for.
     max_examples=max(settings.default.max_examples, 50),
-    stateful_step_count=30,
+    stateful_step_count=50,
 )
 TestBreakerMatchesTheModel = BreakerMachine.TestCase
