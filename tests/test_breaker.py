@@ -858,3 +858,52 @@ def test_the_local_store_refuses_a_stale_open() -> None:
     opened = store.open("telegram", expected_generation=0, open_for=5.0)
     stale = store.open("telegram", expected_generation=0, open_for=5.0)
     assert (opened, stale) == (SharedState(OPEN, 1, 5.0), SharedState(OPEN, 1, 5.0))
+
+
+def test_the_decorator_rejects_counts_failures_and_probes() -> None:
+    """A decorated function fails, is rejected while open, and probes in half-open."""
+    clock = FakeClock()
+    breaker = make(clock, failure_threshold=1, recovery_timeout=1.0, half_open_max_calls=1)
+    guarded_down, guarded_ok = breaker(down), breaker(ok)
+    assert guarded_ok() == "ok"
+    with pytest.raises(DownError):
+        guarded_down()
+    with pytest.raises(CircuitOpenError):
+        guarded_ok()
+    clock.advance(1)
+    probe = breaker.attempt().__enter__()
+    with pytest.raises(CircuitOpenError):  # half-open, the only slot is taken
+        guarded_ok()
+    probe.__exit__(None, None, None)
+    breaker.disable()
+    assert guarded_ok() == "ok"
+    snapshot = breaker.snapshot()
+    assert (snapshot.total_successes, snapshot.total_failures, snapshot.total_rejections) == (
+        2,
+        1,
+        2,
+    )
+
+
+def test_a_forced_rejection_through_a_block_is_delivered_to_listeners() -> None:
+    """force_open twice keeps one OPEN state; a block's rejection reaches listeners."""
+    events: list[BreakerEvent] = []
+    breaker = make(listeners=[events.append])
+    breaker.force_open()
+    breaker.force_open()
+    breaker._reject_until = None  # as if read before the opening: the locked path decides
+    with pytest.raises(CircuitOpenError), breaker.attempt():
+        pass
+    assert events == [StateChanged("telegram", CLOSED, OPEN), CallRejected("telegram", None)]
+
+
+def test_a_stale_probe_failure_while_disabled_does_not_reject() -> None:
+    """If a probe reopens the circuit while disabled, calls still pass until reset."""
+    clock = FakeClock()
+    breaker = make(clock, failure_threshold=1, recovery_timeout=1.0)
+    fail(breaker)
+    clock.advance(1)
+    probe = breaker.attempt().__enter__()
+    breaker.disable()
+    probe.__exit__(DownError, DownError(), None)
+    assert (breaker.state, breaker.call(ok)) == (OPEN, "ok")
