@@ -620,6 +620,10 @@ class CircuitBreaker:
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call ``fn(*args, **kwargs)`` through the breaker.
 
+        For a coroutine function, decorate it or use ``async with
+        breaker.attempt()`` instead: `call` judges what *fn* returns, and a
+        coroutine object is not the call's result.
+
         Returns:
             What *fn* returns.
 
