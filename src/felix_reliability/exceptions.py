@@ -48,13 +48,17 @@ class CircuitOpenError(FelixReliabilityError):
     """
 
     def __init__(self, breaker_name: str, retry_after: float | None) -> None:
+        # No super().__init__: BaseException.__new__ already stored the args, and
+        # the message is built only when read. A rejection is on a hot path.
         self.breaker_name = breaker_name
         self.retry_after = retry_after
-        if retry_after is None:
+
+    def __str__(self) -> str:
+        if self.retry_after is None:
             detail = "no probe is scheduled"
         else:
-            detail = f"retry after {retry_after:.3f} s"
-        super().__init__(f"circuit {breaker_name!r} is open: {detail}")
+            detail = f"retry after {self.retry_after:.3f} s"
+        return f"circuit {self.breaker_name!r} is open: {detail}"
 
     def __reduce__(self) -> tuple[type[CircuitOpenError], tuple[str, float | None]]:
         return (type(self), (self.breaker_name, self.retry_after))
