@@ -195,6 +195,23 @@ class HealthSample:
     status: HealthStatusName = attrs.field(validator=attrs.validators.in_(_HEALTH_STATUSES))
 
 
+# Named converters, so type checkers see what the constructor accepts.
+def _samples(value: Iterable[IntervalSample]) -> tuple[IntervalSample, ...]:
+    return tuple(value)
+
+
+def _transitions(value: Iterable[BreakerTransition]) -> tuple[BreakerTransition, ...]:
+    return tuple(value)
+
+
+def _alerts(value: Iterable[AlertEvent]) -> tuple[AlertEvent, ...]:
+    return tuple(value)
+
+
+def _health(value: Iterable[HealthSample]) -> tuple[HealthSample, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class DemoTimeline:
     """A whole demo run, as the report draws it.
@@ -209,10 +226,10 @@ class DemoTimeline:
     """
 
     interval: float = attrs.field(converter=_check_interval)
-    samples: tuple[IntervalSample, ...] = attrs.field(default=(), converter=tuple)
-    transitions: tuple[BreakerTransition, ...] = attrs.field(default=(), converter=tuple)
-    alerts: tuple[AlertEvent, ...] = attrs.field(default=(), converter=tuple)
-    health: tuple[HealthSample, ...] = attrs.field(default=(), converter=tuple)
+    samples: tuple[IntervalSample, ...] = attrs.field(default=(), converter=_samples)
+    transitions: tuple[BreakerTransition, ...] = attrs.field(default=(), converter=_transitions)
+    alerts: tuple[AlertEvent, ...] = attrs.field(default=(), converter=_alerts)
+    health: tuple[HealthSample, ...] = attrs.field(default=(), converter=_health)
     summary: Mapping[str, int] = attrs.field(
         factory=lambda: MappingProxyType({}), converter=_check_summary, hash=False
     )
