@@ -169,6 +169,14 @@ def test_dead_letters_are_bars_scaled_to_the_highest() -> None:
     assert math.isclose(heights[0] / heights[1], 0.8)
 
 
+def test_dead_letter_scale_is_labelled() -> None:
+    """The panel's scale runs from 0 to the highest count, or only 0 when there is none."""
+    panel = series(svg_of(render_html(known_timeline())), "dead-letters")
+    assert [t.text for t in panel.findall("text")][1:] == ["0", "5"]
+    empty = series(svg_of(render_html(DemoTimeline(interval=60))), "dead-letters")
+    assert [t.text for t in empty.findall("text")][1:] == ["0"]
+
+
 def test_alerts_are_markers_with_tooltips() -> None:
     """Raised and escalated alerts are triangles, resolved ones circles."""
     alerts = series(svg_of(render_html(known_timeline())), "alerts")
@@ -202,7 +210,7 @@ def test_short_run_is_labelled_in_seconds() -> None:
     samples = [IntervalSample(start=i, breaker_state="closed") for i in range(10)]
     svg = svg_of(render_html(DemoTimeline(interval=1, samples=samples)))
     labels = [t.text for t in svg.findall(".//g[@class='x-axis']/text")]
-    assert labels[:2] == ["00:00", "00:00:01"]
+    assert labels[:2] == ["00:00:00", "00:00:01"]
     assert labels[-1] == "Time of the scripted day (hh:mm:ss)"
 
 

@@ -436,9 +436,12 @@ def _dead_letter_series(timeline: DemoTimeline, scale: _Scale) -> str:
     parts = [
         _row_label((top + bottom) / 2 + 4, "Dead letters"),
         f'<line x1="{_LEFT}" y1="{bottom}" x2="{_RIGHT}" y2="{bottom}" class="grid"/>',
-        f'<text x="{_LEFT - 6}" y="{top + 10}" text-anchor="end" class="tick">{highest}</text>',
         f'<text x="{_LEFT - 6}" y="{bottom + 4}" text-anchor="end" class="tick">0</text>',
     ]
+    if highest:
+        parts.append(
+            f'<text x="{_LEFT - 6}" y="{top + 10}" text-anchor="end" class="tick">{highest}</text>'
+        )
     for sample in timeline.samples:
         if sample.dead_lettered == 0:
             continue
@@ -474,22 +477,19 @@ def _alert_series(timeline: DemoTimeline, scale: _Scale) -> str:
     return _group("alerts", parts)
 
 
-def _clock_format(end: float) -> str:
-    return "hh:mm" if _tick_step(end) % 60 == 0 else "hh:mm:ss"
-
-
 def _x_axis(scale: _Scale) -> str:
+    with_seconds = _tick_step(scale.end) % 60 != 0
     parts = [f'<line x1="{_LEFT}" y1="{_AXIS_Y}" x2="{_RIGHT}" y2="{_AXIS_Y}" class="axis"/>']
     for tick in _ticks(scale.end):
         x = _num(scale.x(tick))
         parts.append(
             f'<line x1="{x}" y1="{_AXIS_Y}" x2="{x}" y2="{_AXIS_Y + 5}" class="axis"/>'
             f'<text x="{x}" y="{_AXIS_Y + 18}" text-anchor="middle" class="tick">'
-            f"{_clock(tick)}</text>"
+            f"{_clock(tick, always_seconds=with_seconds)}</text>"
         )
     parts.append(
         f'<text x="{(_LEFT + _RIGHT) / 2}" y="{_AXIS_Y + 38}" text-anchor="middle" class="row">'
-        f"Time of the scripted day ({_clock_format(scale.end)})</text>"
+        f"Time of the scripted day ({'hh:mm:ss' if with_seconds else 'hh:mm'})</text>"
     )
     return '<g class="x-axis">' + "".join(parts) + "</g>"
 
