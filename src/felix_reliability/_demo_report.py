@@ -36,6 +36,7 @@ __all__ = [
     "HealthSample",
     "IntervalSample",
     "render_html",
+    "render_svg",
 ]
 
 BreakerStateName = Literal["closed", "half_open", "open"]
