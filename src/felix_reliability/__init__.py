@@ -17,18 +17,36 @@ from felix_reliability._correlation import (
     propagate,
     sanitize_request_id,
 )
+from felix_reliability._logging import (
+    CorrelationFilter,
+    CorrelationFormatter,
+    CorrelationLogger,
+    JsonFormatter,
+    RedactingFilter,
+    configure_logging,
+    current_trace_id,
+    get_logger,
+)
 from felix_reliability._metrics import MetricsCollector, NullMetrics
 from felix_reliability._secrets import Secret, redact
 
 __all__ = [
     "Clock",
+    "CorrelationFilter",
+    "CorrelationFormatter",
+    "CorrelationLogger",
+    "JsonFormatter",
     "MetricsCollector",
     "NullMetrics",
+    "RedactingFilter",
     "Secret",
     "SystemClock",
     "bind_context",
+    "configure_logging",
     "current_request_id",
+    "current_trace_id",
     "get_context",
+    "get_logger",
     "new_request_id",
     "propagate",
     "redact",
