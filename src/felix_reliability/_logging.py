@@ -22,9 +22,9 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
-from typing import IO, Final, TypeAlias
+from typing import IO, Final, TypeAlias, cast
 
-from felix_reliability._correlation import context_state
+from felix_reliability._correlation import _STATE  # pyright: ignore[reportPrivateUsage] - one read per record
 from felix_reliability._secrets import redact
 from felix_reliability._validation import check_positive_int
 
@@ -115,20 +115,21 @@ def render_value(value: object, limit: int = DEFAULT_MAX_VALUE_LENGTH) -> str:
     return '"' + _QUOTED_ESCAPES.sub(_escape_char, text) + '"'
 
 
+def _render_pair(key: str, value: object, limit: int) -> str:
+    if type(value) is str and value.isalnum() and len(value) <= limit:
+        text = value
+    else:
+        text = render_value(value, limit)
+    if key.isidentifier() and len(key) <= limit:
+        return f"{key}={text}"
+    return f"{render_value(key, limit)}={text}"
+
+
 def _render_fields(fields: Mapping[str, object], limit: int) -> str:
-    # A plain loop: on Python 3.11 a comprehension costs a function call per line.
-    rendered: list[str] = []
-    append = rendered.append
-    for key, value in fields.items():
-        if type(value) is str and value.isalnum() and len(value) <= limit:
-            text = value
-        else:
-            text = render_value(value, limit)
-        if key.isidentifier() and len(key) <= limit:
-            append(f"{key}={text}")
-        else:
-            append(f"{render_value(key, limit)}={text}")
-    return ", ".join(rendered)
+    if len(fields) == 1:  # the common case, without building a list
+        [(key, value)] = fields.items()
+        return _render_pair(key, value, limit)
+    return ", ".join([_render_pair(key, value, limit) for key, value in fields.items()])
 
 
 def current_trace_id() -> str | None:
@@ -177,7 +178,7 @@ _Parts: TypeAlias = tuple[
 
 
 def _correlate(attributes: dict[str, object]) -> _Parts:
-    request_id, bound = context_state()
+    request_id, bound = _STATE.get()
     line: Mapping[str, object] | None = attributes.get(FIELDS_ATTRIBUTE)  # type: ignore[assignment]
     if "opentelemetry.trace" in sys.modules:
         trace_id = current_trace_id()
@@ -196,7 +197,7 @@ def _context_of(record: logging.LogRecord) -> tuple[str, Mapping[str, object]]:
     attributes = record.__dict__
     if _PARTS_ATTRIBUTE not in attributes:
         _correlate(attributes)
-    return attributes["requestId"], attributes["context"]  # type: ignore[return-value]
+    return attributes["requestId"], attributes["context"]
 
 
 class CorrelationFormatter(logging.Formatter):
@@ -208,7 +209,9 @@ class CorrelationFormatter(logging.Formatter):
     *max_value_length* is cut and marked ``...(+N chars)``. Control
     characters in the message are written as escapes (``\n``, ``\x1b``), so
     one record is one line; a traceback follows on lines indented by two
-    spaces, which no record line starts with.
+    spaces, which no record line starts with. When there is no field and the
+    message itself starts with ``[``, an empty ``[]`` stands for the fields,
+    so the message cannot pass for them.
 
     The record needs no `CorrelationFilter` (the formatter reads the context
     itself when the filter did not run), but attach one where records may be
@@ -241,8 +244,12 @@ class CorrelationFormatter(logging.Formatter):
 
     def correlation(self, record: logging.LogRecord) -> str:
         """Return the bracketed context of *record*: ``[requestId=...] [key=value, ...]``."""
+        return self._render(record)[0]
+
+    def _render(self, record: logging.LogRecord) -> tuple[str, bool]:  # noqa: PLR0911 - one return per shape
+        # The text and whether it has a fields bracket.
         attributes = record.__dict__
-        parts: _Parts | None = attributes.get(_PARTS_ATTRIBUTE)  # type: ignore[assignment]
+        parts: _Parts | None = attributes.get(_PARTS_ATTRIBUTE)
         if parts is None:
             parts = _correlate(attributes)
         context, request_id, bound, line = parts
@@ -252,25 +259,28 @@ class CorrelationFormatter(logging.Formatter):
         ):
             # Another filter replaced the values (RedactingFilter does): render what is there.
             shown = render_value(attributes.get("requestId", "-"), limit)
-            fields: Mapping[str, object] = attributes.get("context") or {}  # type: ignore[assignment]
+            fields: object = attributes.get("context")
             if not isinstance(fields, Mapping) or not fields:
-                return f"[requestId={shown}]"
-            return f"[requestId={shown}] [{_render_fields(fields, limit)}]"  # pyright: ignore[reportUnknownArgumentType] - any mapping
-        head = self._head(request_id, bound)
+                return f"[requestId={shown}]", False
+            body = _render_fields(cast("Mapping[str, object]", fields), limit)
+            return f"[requestId={shown}] [{body}]", True
+        # Bindings are immutable and outlive their log lines: reuse the last render.
+        cached_id, cached_bound, head = self._cache
+        if cached_bound is not bound or cached_id != request_id:
+            head = self._head(request_id, bound)
         if line:
             if not bound:
-                return f"{head} [{_render_fields(line, limit)}]"
+                return f"{head} [{_render_fields(line, limit)}]", True
             for key in line:
                 if key in bound:  # an override keeps the bound key's place
-                    return f"{self._head(request_id, _EMPTY)} [{_render_fields(context, limit)}]"
-            return f"{head}, {_render_fields(line, limit)}]"
-        return f"{head}]" if bound else head
+                    body = _render_fields(context, limit)
+                    return f"[requestId={request_id or '-'}] [{body}]", True
+            return f"{head}, {_render_fields(line, limit)}]", True
+        if bound:
+            return f"{head}]", True
+        return head, False
 
     def _head(self, request_id: str | None, bound: Mapping[str, object]) -> str:
-        # Bindings are immutable and live longer than their log lines: keep the last render.
-        cached_id, cached_bound, text = self._cache
-        if cached_bound is bound and cached_id == request_id:
-            return text
         text = f"[requestId={request_id or '-'}]"
         if bound:
             text = f"{text} [{_render_fields(bound, self._limit)}"
@@ -281,8 +291,11 @@ class CorrelationFormatter(logging.Formatter):
         """Return one line for *record* (plus an indented traceback when it has one)."""
         message = record.getMessage()
         record.message = message if message.isprintable() else escape_message(message)
-        correlation = self.correlation(record)
+        correlation, has_fields = self._render(record)
         if self._plain:
+            if not has_fields and record.message.startswith("["):
+                # Without this, a message "[orderId=9] ..." would read as a bound field.
+                correlation += " []"
             line = f"{correlation} {record.message}"
         else:
             record.correlation = correlation
@@ -393,9 +406,9 @@ class RedactingFilter(logging.Filter):
             record.stack_info = redact(record.stack_info)
         attributes = record.__dict__
         for name in (FIELDS_ATTRIBUTE, "context"):
-            fields = attributes.get(name)
+            fields: object = attributes.get(name)
             if isinstance(fields, Mapping) and fields:
-                attributes[name] = _redact_fields(fields)  # type: ignore[arg-type]
+                attributes[name] = _redact_fields(cast("Mapping[str, object]", fields))
         return True
 
 
@@ -403,7 +416,9 @@ _PLAIN_FORMATTER: Final = logging.Formatter()
 
 
 def _redact_fields(fields: Mapping[str, object]) -> Mapping[str, object]:
-    return {key: redact(value) if isinstance(value, str) else value for key, value in fields.items()}
+    return {
+        key: redact(value) if isinstance(value, str) else value for key, value in fields.items()
+    }
 
 
 class CorrelationLogger:
@@ -438,35 +453,6 @@ class CorrelationLogger:
         """Return whether a record of *level* would be processed."""
         return self.logger.isEnabledFor(level)
 
-    def _emit(
-        self,
-        level: int,
-        msg: object,
-        args: tuple[object, ...],
-        exc_info: _ExcInfo,
-        stack_info: bool,
-        stacklevel: int,
-        extra: Mapping[str, object] | None,
-        fields: dict[str, object],
-    ) -> None:
-        logger = self.logger
-        # findCaller counts our two frames (the level method and this one) too.
-        try:
-            filename, lineno, function, stack = logger.findCaller(stack_info, stacklevel + 2)
-        except ValueError:  # pragma: no cover - only interpreters without frames raise it
-            filename, lineno, function, stack = "(unknown file)", 0, "(unknown function)", None
-        if exc_info:
-            if isinstance(exc_info, BaseException):
-                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
-            elif not isinstance(exc_info, tuple):
-                exc_info = sys.exc_info()
-        record = logger.makeRecord(
-            logger.name, level, filename, lineno, msg, args, exc_info, function, extra, stack
-        )
-        if fields:
-            record.__dict__[FIELDS_ATTRIBUTE] = fields
-        logger.handle(record)
-
     def debug(
         self,
         msg: object,
@@ -478,8 +464,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at DEBUG with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.DEBUG):
-            self._emit(logging.DEBUG, msg, args, exc_info, stack_info, stacklevel, extra, fields)
+        logger = self.logger
+        if logger.isEnabledFor(logging.DEBUG):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.DEBUG,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def info(
         self,
@@ -492,8 +495,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at INFO with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.INFO):
-            self._emit(logging.INFO, msg, args, exc_info, stack_info, stacklevel, extra, fields)
+        logger = self.logger
+        if logger.isEnabledFor(logging.INFO):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.INFO,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def warning(
         self,
@@ -506,8 +526,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at WARNING with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.WARNING):
-            self._emit(logging.WARNING, msg, args, exc_info, stack_info, stacklevel, extra, fields)
+        logger = self.logger
+        if logger.isEnabledFor(logging.WARNING):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.WARNING,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def error(
         self,
@@ -520,8 +557,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at ERROR with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.ERROR):
-            self._emit(logging.ERROR, msg, args, exc_info, stack_info, stacklevel, extra, fields)
+        logger = self.logger
+        if logger.isEnabledFor(logging.ERROR):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.ERROR,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def exception(
         self,
@@ -534,8 +588,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at ERROR with the current exception and *fields* on this line."""
-        if self.logger.isEnabledFor(logging.ERROR):
-            self._emit(logging.ERROR, msg, args, exc_info, stack_info, stacklevel, extra, fields)
+        logger = self.logger
+        if logger.isEnabledFor(logging.ERROR):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.ERROR,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def critical(
         self,
@@ -548,8 +619,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at CRITICAL with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.CRITICAL):
-            self._emit(logging.CRITICAL, msg, args, exc_info, stack_info, stacklevel, extra, fields)
+        logger = self.logger
+        if logger.isEnabledFor(logging.CRITICAL):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.CRITICAL,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def log(
         self,
@@ -563,8 +651,37 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at *level* with *fields* on this line."""
-        if self.logger.isEnabledFor(level):
-            self._emit(level, msg, args, exc_info, stack_info, stacklevel, extra, fields)
+        logger = self.logger
+        if logger.isEnabledFor(level):
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                level,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
+
+
+_SysExcInfo: TypeAlias = (
+    tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+)
+
+
+def _exc_tuple(exc_info: _ExcInfo) -> _SysExcInfo:
+    if isinstance(exc_info, BaseException):
+        return (type(exc_info), exc_info, exc_info.__traceback__)
+    if isinstance(exc_info, tuple):
+        return exc_info
+    return sys.exc_info()
 
 
 def get_logger(name: str | None = None) -> CorrelationLogger:
@@ -635,4 +752,3 @@ def _level_number(level: object) -> int:
     if number is None:
         raise ValueError(f"level must be one of {sorted(names)}, got {level!r}")
     return number
-
