@@ -13,7 +13,12 @@ import pytest
 import felix_reliability
 
 DOCS_API = Path(__file__).parents[1] / "docs" / "api"
-PUBLIC_MODULES = ["felix_reliability", "felix_reliability.exceptions", "felix_reliability.testing"]
+PUBLIC_MODULES = [
+    "felix_reliability",
+    "felix_reliability.adapters.structlog",
+    "felix_reliability.exceptions",
+    "felix_reliability.testing",
+]
 _DIRECTIVE = re.compile(
     r"^\.\. auto(?:class|function|data|exception|decorator):: ([\w.]+)$", re.MULTILINE
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from felix_reliability import (
     configure_logging,
     current_trace_id,
     get_logger,
+    propagate,
 )
 from felix_reliability._logging import escape_message, render_value
 from tests.strategies_logging import field_values, fields, log_text
@@ -297,18 +300,18 @@ def test_filter_keeps_the_context_of_the_thread_that_logged() -> None:
     record = _record()
     with bind_context(request_id="r1", orderId=1):
         assert CorrelationFilter().filter(record)
-    assert "r1" == record.requestId
-    assert {"orderId": 1} == dict(record.context)
+    assert record.requestId == "r1"
+    assert dict(record.context) == {"orderId": 1}
     with bind_context(request_id="other"):
         CorrelationFilter().filter(record)
-        assert "[requestId=r1] [orderId=1] x" == CorrelationFormatter().format(record)
+        assert CorrelationFormatter().format(record) == "[requestId=r1] [orderId=1] x"
 
 
 def test_filter_sets_a_dash_without_a_request_id() -> None:
     """Outside a binding requestId is '-' and the context is empty."""
     record = _record()
     CorrelationFilter().filter(record)
-    assert ("-", {}) == (record.requestId, dict(record.context))
+    assert (record.requestId, dict(record.context)) == ("-", {})
 
 
 def test_record_context_cannot_change_the_binding() -> None:
@@ -326,9 +329,9 @@ def test_values_replaced_after_the_filter_are_rendered_safely() -> None:
     CorrelationFilter().filter(record)
     record.requestId = "evil] [orderId=1"
     record.context = {"a": "b c"}
-    assert '[requestId="evil] [orderId=1"] [a="b c"] x' == CorrelationFormatter().format(record)
+    assert CorrelationFormatter().format(record) == '[requestId="evil] [orderId=1"] [a="b c"] x'
     record.context = "not a mapping"
-    assert '[requestId="evil] [orderId=1"] x' == CorrelationFormatter().format(record)
+    assert CorrelationFormatter().format(record) == '[requestId="evil] [orderId=1"] x'
 
 
 def test_formatter_validates_max_value_length() -> None:
@@ -371,9 +374,11 @@ def test_each_level_method_logs_with_fields(method: str, level: str) -> None:
     try:
         getattr(capture.log, method)("m", orderId=1)
         capture.log.log(logging.getLevelNamesMapping()[level], "n", orderId=2)
+        getattr(capture.log, method)("bare")
         assert capture.lines() == [
             f"{level} [requestId=-] [orderId=1] m",
             f"{level} [requestId=-] [orderId=2] n",
+            f"{level} [requestId=-] bare",
         ]
     finally:
         capture.close()
@@ -447,8 +452,8 @@ def test_extra_and_exc_info_keep_working() -> None:
         try:
             raise error
         except ValueError:
-            log.error("y", exc_info=True)
-            log.error("z", exc_info=sys.exc_info())
+            log.error("y", exc_info=True)  # noqa: G201 - exc_info=True is what is tested
+            log.error("z", exc_info=sys.exc_info())  # noqa: G201 - the tuple form is tested
         log.error("w", exc_info=error)
     finally:
         logger.removeHandler(handler)
@@ -466,7 +471,7 @@ def test_get_logger_wraps_the_named_logger() -> None:
     log = get_logger("test.named")
     assert isinstance(log, CorrelationLogger)
     assert log.logger is logging.getLogger("test.named")
-    assert ("test.named", "CorrelationLogger('test.named')") == (log.name, repr(log))
+    assert (log.name, repr(log)) == ("test.named", "CorrelationLogger('test.named')")
     assert get_logger().logger is logging.getLogger()
 
 
@@ -748,10 +753,8 @@ def test_httpx_request_line_with_a_bot_token_is_masked(local_server: str, root_s
     assert response.json() == {"ok": True}
     output = buffer.getvalue()
     assert TOKEN not in output
-    assert (
-        f'[requestId=r1] [orderId=5] HTTP Request: GET {local_server}/bot{MASK}/getMe "HTTP/1.0 200 OK"'
-        in output.splitlines()
-    )
+    expected = f'HTTP Request: GET {local_server}/bot{MASK}/getMe "HTTP/1.0 200 OK"'
+    assert f"[requestId=r1] [orderId=5] {expected}" in output.splitlines()
 
 
 # --- configure_logging --------------------------------------------------------------------
@@ -762,7 +765,7 @@ def test_configure_logging_is_idempotent_and_leaves_others_alone(root_setup: Non
     root = logging.getLogger()
     other = logging.getLogger("test.other")
     other.setLevel(logging.ERROR)
-    before = [handler for handler in root.handlers]
+    before = list(root.handlers)
     first = configure_logging("DEBUG", stream=io.StringIO())
     buffer = io.StringIO()
     second = configure_logging(logging.WARNING, json=True, stream=buffer)
@@ -855,3 +858,54 @@ def test_context_values_are_exposed_as_a_mapping(text: Capture) -> None:
         CorrelationFilter().filter(record)
     assert isinstance(record.context, Mapping)
     assert dict(record.context) == {"orderId": 1, "mechanic": "John"}
+
+
+def test_no_trace_id_while_opentelemetry_is_not_imported(
+    text: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until opentelemetry.trace is imported no span can be active, and nothing is imported."""
+    monkeypatch.delitem(sys.modules, "opentelemetry.trace")
+    assert current_trace_id() is None
+    text.log.info("x")
+    assert text.lines() == ["[requestId=-] x"]
+    assert "opentelemetry.trace" not in sys.modules
+
+
+def test_correlation_returns_the_bracketed_context() -> None:
+    """correlation() gives the part before the message, for custom formatters."""
+    record = _record()
+    with bind_context(request_id="r1", orderId=1):
+        assert CorrelationFormatter().correlation(record) == "[requestId=r1] [orderId=1]"
+
+
+def test_lines_from_eight_threads_carry_their_own_fields(text: Capture) -> None:
+    """Work handed to 8 threads at once through propagate logs the submitter's context."""
+    barrier = threading.Barrier(8)
+
+    def work(index: int) -> None:
+        with bind_context(worker=index):
+            barrier.wait(timeout=5)
+            text.log.info("done")
+
+    with bind_context(request_id="r1", orderId=7):
+        wrapped = propagate(work)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(wrapped, range(8)))
+    assert sorted(text.lines()) == sorted(
+        f"[requestId=r1] [orderId=7, worker={index}] done" for index in range(8)
+    )
+
+
+def test_lines_from_concurrent_tasks_are_isolated(text: Capture) -> None:
+    """Concurrent asyncio tasks log their own bindings."""
+
+    async def task(order_id: int) -> None:
+        with bind_context(request_id=f"r{order_id}", orderId=order_id):
+            await asyncio.sleep(0)
+            text.log.info("step")
+
+    async def main() -> None:
+        await asyncio.gather(*(task(index) for index in range(5)))
+
+    asyncio.run(main())
+    assert sorted(text.lines()) == [f"[requestId=r{i}] [orderId={i}] step" for i in range(5)]

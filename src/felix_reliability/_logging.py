@@ -305,10 +305,8 @@ class CorrelationFormatter(logging.Formatter):
         if not (record.exc_info or record.exc_text or record.stack_info):
             return line
         extra = _extra_text(self, record)
-        if extra:
-            indented = "\n  ".join(escape_message(part) for part in extra.split("\n"))
-            line = f"{line}\n  {indented}"
-        return line
+        indented = "\n  ".join(escape_message(part) for part in extra.split("\n"))
+        return f"{line}\n  {indented}"
 
 
 def _extra_text(formatter: logging.Formatter, record: logging.LogRecord) -> str:
@@ -431,7 +429,8 @@ class CorrelationLogger:
     reports the caller's file and line. Get one with `get_logger`.
 
     Args:
-        logger: The standard logger to write through.
+        logger: The standard logger to write through, kept as the ``logger``
+            attribute.
 
     .. versionadded:: 0.1.0
     """

@@ -38,6 +38,7 @@ def merge_context(_logger: WrappedLogger, _method_name: str, event_dict: EventDi
         The same *event_dict*, with the context added.
 
     >>> import structlog
+    >>> from felix_reliability.adapters.structlog import merge_context
     >>> log = structlog.wrap_logger(
     ...     structlog.PrintLogger(),
     ...     processors=[merge_context, structlog.processors.KeyValueRenderer()],
