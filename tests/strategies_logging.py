@@ -13,6 +13,7 @@ log_text = hostile_text | st.text(max_size=5) | st.text(min_size=190, max_size=2
 field_values = (
     log_text
     | st.integers()
+    | st.integers(min_value=2**62, max_value=2**70)
     | st.floats()
     | st.booleans()
     | st.none()

@@ -32,7 +32,9 @@ from felix_reliability import (
     configure_logging,
     current_trace_id,
     get_logger,
+    new_request_id,
     propagate,
+    sanitize_request_id,
 )
 from felix_reliability._logging import escape_message, render_value
 from tests.strategies_logging import field_values, fields, log_text
@@ -174,6 +176,11 @@ def test_quoted_values_escape_quotes_backslashes_and_controls(text: Capture) -> 
 def test_render_value(value: object, rendered: str) -> None:
     """Values are quoted only when they hold a separator, a quote or a control character."""
     assert rendered == render_value(value)
+
+
+def test_an_int_too_long_to_print_is_shown_as_unprintable() -> None:
+    """An int over Python's digit limit does not lose the line."""
+    assert render_value(-(10**5000)) == '"<unprintable int>"'
 
 
 def test_over_long_values_are_cut_with_a_marker() -> None:
@@ -518,7 +525,15 @@ def test_json_without_binding_and_with_odd_values(jsonl: Capture) -> None:
             return "thing"
 
     jsonl.log.warning(
-        "hé\n", ok=True, none=None, ratio=0.5, inf=float("inf"), obj=Thing(), message="mine"
+        "hé\n",
+        ok=True,
+        none=None,
+        ratio=0.5,
+        inf=float("inf"),
+        obj=Thing(),
+        message="mine",
+        big=2**70,
+        huge=10**5000,
     )
     [line] = jsonl.lines()
     assert line.isascii()
@@ -528,6 +543,7 @@ def test_json_without_binding_and_with_odd_values(jsonl: Capture) -> None:
     assert document["field.message"] == "mine"
     assert (document["ok"], document["none"], document["ratio"]) == (True, None, 0.5)
     assert (document["inf"], document["obj"]) == ("inf", "thing")
+    assert (document["big"], document["huge"]) == (str(2**70), "<unprintable int>")
 
 
 def test_json_cuts_long_strings() -> None:
@@ -909,3 +925,12 @@ def test_lines_from_concurrent_tasks_are_isolated(text: Capture) -> None:
 
     asyncio.run(main())
     assert sorted(text.lines()) == [f"[requestId=r{i}] [orderId={i}] step" for i in range(5)]
+
+
+def test_a_rejected_incoming_id_is_replaced_and_never_logged(text: Capture) -> None:
+    """An unsafe incoming id gives way to a new one; its raw text appears nowhere."""
+    incoming = "evil\n[requestId=forged]"
+    with bind_context(request_id=sanitize_request_id(incoming) or new_request_id()):
+        text.log.info("handled")
+    [line] = text.lines()
+    assert re.fullmatch(r"\[requestId=[0-9a-f]{32}\] handled", line)

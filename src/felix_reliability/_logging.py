@@ -50,8 +50,8 @@ _JSON_RESERVED: Final = frozenset(
     {"time", "level", "logger", "message", "requestId", "exception", "stack"}
 )
 
-# Characters that split a line for str.splitlines() or a terminal: C0, DEL, C1, U+2028/9.
 _EMPTY: Final[Mapping[str, object]] = MappingProxyType({})
+# Characters that split a line for str.splitlines() or a terminal: C0, DEL, C1, U+2028/9.
 _LINE_BREAKING: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NEEDS_QUOTES: Final = re.compile('[\\s,=\\[\\]"\x00-\x1f\x7f-\x9f\u2028\u2029]')
 _QUOTED_ESCAPES: Final = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029]')
@@ -101,14 +101,12 @@ def _truncate(text: str, limit: int) -> str:
 
 def render_value(value: object, limit: int = DEFAULT_MAX_VALUE_LENGTH) -> str:
     """Render one field key or value for the text format, quoting it when it needs quotes."""
-    kind = type(value)
-    if kind is str:
-        if len(value) <= limit and value.isalnum():  # type: ignore[attr-defined, arg-type]
-            return value  # type: ignore[return-value]
-        text = _truncate(value, limit)  # type: ignore[arg-type]
-    elif kind is int or kind is bool:
-        text = _truncate(str(value), limit)
+    if type(value) is str:  # exact types only: a subclass may override __str__
+        if len(value) <= limit and value.isalnum():
+            return value
+        text = _truncate(value, limit)
     else:
+        # Not str(): an int of over 4300 digits raises ValueError.
         text = _truncate(_text(value), limit)
     if text and not _NEEDS_QUOTES.search(text):
         return text
@@ -320,13 +318,20 @@ def _extra_text(formatter: logging.Formatter, record: logging.LogRecord) -> str:
     return "\n".join(parts)
 
 
+_JSON_INT_RANGE: Final = range(-(2**63), 2**64)
+
+
 def _json_value(value: object, limit: int) -> object:
-    kind = type(value)
-    if value is None or kind is bool or kind is int:
+    if value is None or type(value) is bool:
         return value
-    if kind is float:
-        return value if math.isfinite(value) else str(value)  # type: ignore[arg-type]
-    return _truncate(value if kind is str else _text(value), limit)  # type: ignore[arg-type]
+    if type(value) is int and value in _JSON_INT_RANGE:
+        return value
+    if type(value) is float and math.isfinite(value):
+        return value
+    if type(value) is str:
+        return _truncate(value, limit)
+    # Other numbers (huge, inf, NaN) and objects become strings.
+    return _truncate(_text(value), limit)
 
 
 class JsonFormatter(logging.Formatter):
