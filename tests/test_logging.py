@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import logging.handlers
 import re
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from felix_reliability import (
     bind_context,
     configure_logging,
     current_trace_id,
+    get_context,
     get_logger,
     new_request_id,
     propagate,
@@ -298,6 +300,13 @@ def test_formatter_renders_the_same_binding_again_and_a_new_one(text: Capture) -
     ]
 
 
+def _load_socket_payload(payload: bytes) -> dict[str, object]:
+    """Read back what SocketHandler sent, as the stdlib's socket receiver does."""
+    import pickle
+
+    return pickle.loads(payload[4:])  # type: ignore[no-any-return]  # noqa: S301 - our own bytes
+
+
 def _record(msg: str = "x") -> logging.LogRecord:
     return logging.LogRecord("test", logging.INFO, __file__, 1, msg, (), None)
 
@@ -321,13 +330,28 @@ def test_filter_sets_a_dash_without_a_request_id() -> None:
     assert (record.requestId, dict(record.context)) == ("-", {})
 
 
-def test_record_context_cannot_change_the_binding() -> None:
-    """The record's context is read-only when it is the bound mapping itself."""
+def test_record_context_is_the_records_own_copy() -> None:
+    """Changing record.context does not change the binding."""
     record = _record()
     with bind_context(orderId=1):
         CorrelationFilter().filter(record)
-        with pytest.raises(TypeError):
-            record.context["orderId"] = 2
+        record.context["orderId"] = 2
+        assert get_context()["orderId"] == 1
+
+
+def test_filtered_records_still_travel_to_other_processes() -> None:
+    """The stdlib SocketHandler can still serialize a filtered record, and it formats the same."""
+    for line_fields in ({}, {"mechanic": "John"}):
+        record = _record()
+        record.felix_fields = line_fields
+        with bind_context(request_id="r1", orderId=1):
+            CorrelationFilter().filter(record)
+        payload = logging.handlers.SocketHandler("127.0.0.1", 9).makePickle(record)
+        copy = logging.makeLogRecord(_load_socket_payload(payload))
+        assert CorrelationFormatter().format(copy) == CorrelationFormatter().format(record)
+    outside = _record()
+    CorrelationFilter().filter(outside)
+    assert logging.handlers.SocketHandler("127.0.0.1", 9).makePickle(outside)
 
 
 def test_values_replaced_after_the_filter_are_rendered_safely() -> None:

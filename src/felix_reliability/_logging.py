@@ -21,7 +21,7 @@ import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import IO, Final, TypeAlias, cast
 
 from felix_reliability._correlation import _STATE  # pyright: ignore[reportPrivateUsage] - one read per record
@@ -50,7 +50,6 @@ _JSON_RESERVED: Final = frozenset(
     {"time", "level", "logger", "message", "requestId", "exception", "stack"}
 )
 
-_EMPTY: Final[Mapping[str, object]] = MappingProxyType({})
 # Characters that split a line for str.splitlines() or a terminal: C0, DEL, C1, U+2028/9.
 _LINE_BREAKING: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NEEDS_QUOTES: Final = re.compile('[\\s,=\\[\\]"\x00-\x1f\x7f-\x9f\u2028\u2029]')
@@ -152,7 +151,7 @@ class CorrelationFilter(logging.Filter):
     """Copy the correlation context onto each record; attach it to handlers.
 
     Sets ``record.requestId`` (``"-"`` when none is bound) and
-    ``record.context``: a mapping of the bound fields, the record's
+    ``record.context``: a new dict of the bound fields, the record's
     per-line fields (from `CorrelationLogger`) and, when an OpenTelemetry
     span is active, ``traceId``. A record that already went through a
     `CorrelationFilter` keeps its values, so a handler behind a queue sees the
@@ -171,7 +170,7 @@ class CorrelationFilter(logging.Filter):
 
 # What the filter saw: (context, request id, bound fields, line fields and trace id).
 _Parts: TypeAlias = tuple[
-    Mapping[str, object], str | None, Mapping[str, object], Mapping[str, object] | None
+    dict[str, object], str | None, Mapping[str, object] | None, Mapping[str, object] | None
 ]
 
 
@@ -182,9 +181,10 @@ def _correlate(attributes: dict[str, object]) -> _Parts:
         trace_id = current_trace_id()
         if trace_id is not None:
             line = {**line, "traceId": trace_id} if line else {"traceId": trace_id}
-    # A merged dict belongs to this record alone; the bound one is shared, so read-only.
-    context = {**bound, **line} if line else MappingProxyType(bound)
-    parts = (context, request_id, bound, line)
+    # A dict of the record's own: the bound mapping is shared (and may not pickle, as
+    # handlers that send records to other processes need).
+    context = {**bound, **line} if line else dict(bound)
+    parts = (context, request_id, bound or None, line)
     attributes["requestId"] = request_id or "-"
     attributes["context"] = context
     attributes[_PARTS_ATTRIBUTE] = parts
@@ -238,7 +238,11 @@ class CorrelationFormatter(logging.Formatter):
         super().__init__(fmt or "%(correlation)s %(message)s", datefmt)
         self._plain = fmt is None
         self._limit = check_positive_int("max_value_length", max_value_length)
-        self._cache: tuple[str | None, Mapping[str, object], str] = (None, _EMPTY, "[requestId=-]")
+        self._cache: tuple[str | None, Mapping[str, object] | None, str] = (
+            None,
+            None,
+            "[requestId=-]",
+        )
 
     def correlation(self, record: logging.LogRecord) -> str:
         """Return the bracketed context of *record*: ``[requestId=...] [key=value, ...]``."""
@@ -267,18 +271,18 @@ class CorrelationFormatter(logging.Formatter):
         if cached_bound is not bound or cached_id != request_id:
             head = self._head(request_id, bound)
         if line:
-            if not bound:
+            if bound is None:
                 return f"{head} [{_render_fields(line, limit)}]", True
             for key in line:
                 if key in bound:  # an override keeps the bound key's place
                     body = _render_fields(context, limit)
                     return f"[requestId={request_id or '-'}] [{body}]", True
             return f"{head}, {_render_fields(line, limit)}]", True
-        if bound:
-            return f"{head}]", True
-        return head, False
+        if bound is None:
+            return head, False
+        return f"{head}]", True
 
-    def _head(self, request_id: str | None, bound: Mapping[str, object]) -> str:
+    def _head(self, request_id: str | None, bound: Mapping[str, object] | None) -> str:
         text = f"[requestId={request_id or '-'}]"
         if bound:
             text = f"{text} [{_render_fields(bound, self._limit)}"
