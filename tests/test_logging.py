@@ -753,11 +753,40 @@ def test_redacting_filter_masks_registered_secrets_in_stack_info() -> None:
     assert (record.getMessage(), record.stack_info) == (f"uses {MASK}", f"Stack: {MASK}")
 
 
-def test_redacting_filter_leaves_clean_records_readable() -> None:
-    """A record without secrets renders the same after the filter."""
+def test_redacting_filter_leaves_clean_records_as_they_are() -> None:
+    """A record without secrets keeps its message template and arguments."""
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "sent %d", (3,), None)
     RedactingFilter().filter(record)
-    assert record.getMessage() == "sent 3"
+    assert (record.msg, record.args, record.getMessage()) == ("sent %d", (3,), "sent 3")
+
+
+def test_redacting_filter_masks_secret_named_fields_and_object_values() -> None:
+    """A field named like a secret is masked whatever its value; objects are masked as text."""
+    record = _record()
+    record.felix_fields = {
+        "token": "abc",
+        "Password": 1234,
+        "url": ["https://user:pw@host/x"],
+        "count": 3,
+        "ratio": 0.5,
+        "none": None,
+    }
+    RedactingFilter().filter(record)
+    assert record.felix_fields == {
+        "token": MASK,
+        "Password": MASK,
+        "url": f"['https://{MASK}@host/x']",
+        "count": 3,
+        "ratio": 0.5,
+        "none": None,
+    }
+
+
+def test_redacting_filter_leaves_bad_arguments_to_the_handler() -> None:
+    """A message whose arguments do not fit is left alone; the handler reports it as usual."""
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "%d", ("x",), None)
+    assert RedactingFilter().filter(record)
+    assert (record.msg, record.args) == ("%d", ("x",))
 
 
 class _OkHandler(BaseHTTPRequestHandler):

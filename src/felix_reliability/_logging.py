@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import IO, Final, TypeAlias, cast
 
 from felix_reliability._correlation import _STATE  # pyright: ignore[reportPrivateUsage] - one read per record
-from felix_reliability._secrets import redact
+from felix_reliability._secrets import DEFAULT_SECRET_KEYS, MASK, redact
 from felix_reliability._validation import check_positive_int
 
 __all__ = [
@@ -394,17 +394,23 @@ class RedactingFilter(logging.Filter):
     masked too), on the exception and stack text, and on string values of
     the per-line and context fields. It uses `redact`, so it masks Telegram
     bot tokens, ``Authorization``/``Bearer`` values, credentials in URLs and
-    every `Secret` value. The filter never drops a record.
+    every `Secret` value; a field named ``token``, ``password``,
+    ``authorization``, ``api_key`` (and the like) is masked whatever its
+    value. The filter never drops a record.
 
     .. versionadded:: 0.1.0
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask secrets in *record* in place and return True."""
-        message = record.getMessage()
-        masked = redact(message)
-        if masked != message or record.args:
-            record.msg, record.args = masked, ()
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - bad arguments: the handler's emit reports them
+            message = None
+        if message is not None:
+            masked = redact(message)
+            if masked != message:
+                record.msg, record.args = masked, ()
         if record.exc_info and not record.exc_text:
             record.exc_text = _PLAIN_FORMATTER.formatException(record.exc_info)
         if record.exc_text:
@@ -420,11 +426,18 @@ class RedactingFilter(logging.Filter):
 
 
 _PLAIN_FORMATTER: Final = logging.Formatter()
+_KEPT_TYPES: Final = (int, float, bool, type(None))
 
 
-def _redact_fields(fields: Mapping[str, object]) -> Mapping[str, object]:
+def _redact_fields(fields: Mapping[str, object]) -> dict[str, object]:
+    # Both formats write any other value as its str(), so mask that text.
     return {
-        key: redact(value) if isinstance(value, str) else value for key, value in fields.items()
+        key: MASK
+        if key.lower() in DEFAULT_SECRET_KEYS
+        else value
+        if isinstance(value, _KEPT_TYPES)
+        else redact(_text(value))
+        for key, value in fields.items()
     }
 
 
