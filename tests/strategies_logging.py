@@ -23,7 +23,10 @@ field_values = (
 #: Field names, including ones no identifier could be (given as ``**{"a b": 1}``).
 _PARAMETERS = frozenset({"msg", "exc_info", "stack_info", "stacklevel", "extra", "request_id"})
 field_keys = (
-    st.text(min_size=1, max_size=30) | st.sampled_from(["orderId", "message", "level", "time"])
+    st.text(min_size=1, max_size=30)
+    | st.sampled_from(
+        ["orderId", "message", "level", "time", "logger", "exception", "stack", "requestId"]
+    )
 ).filter(lambda key: key not in _PARAMETERS)
 
 #: Fields bound or given for one line.

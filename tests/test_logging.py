@@ -699,9 +699,10 @@ def test_json_lines_are_one_line_of_valid_json(
     assert len(output.splitlines()) == 1
     document = json.loads(output)
     assert (document["message"], document["requestId"]) == (message, "r1")
-    reserved = {"time", "level", "logger", "message", "requestId"}
+    top_level = {"time", "level", "logger", "message", "requestId"}
+    reserved = top_level | {"exception", "stack"}
     names = {key if key not in reserved else f"field.{key}" for key in {**bound, **line_fields}}
-    assert names == set(document) - reserved
+    assert names == set(document) - top_level
 
 
 @given(field_values)
@@ -742,6 +743,17 @@ def test_redacting_filter_masks_arguments_exceptions_stacks_and_fields() -> None
     )
     assert f"  RuntimeError: failed for {MASK}" in lines
     assert not any(TOKEN in line or "abc.def" in line for line in lines)
+
+
+def test_filter_order_does_not_matter_for_redaction() -> None:
+    """With RedactingFilter first, the bound context is still masked."""
+    capture = Capture("test.order", CorrelationFormatter(), RedactingFilter(), CorrelationFilter())
+    try:
+        with bind_context(request_id="r1", bot_url=f"/bot{TOKEN}/x"):
+            capture.log.info("x")
+        assert capture.lines() == [f'[requestId=r1] [bot_url="/bot{MASK}/x"] x']
+    finally:
+        capture.close()
 
 
 def test_redacting_filter_masks_registered_secrets_in_stack_info() -> None:

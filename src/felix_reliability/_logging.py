@@ -396,7 +396,9 @@ class RedactingFilter(logging.Filter):
     bot tokens, ``Authorization``/``Bearer`` values, credentials in URLs and
     every `Secret` value; a field named ``token``, ``password``,
     ``authorization``, ``api_key`` (and the like) is masked whatever its
-    value. The filter never drops a record.
+    value. It reads the correlation context itself when no
+    `CorrelationFilter` ran before it, so the order of the two filters does
+    not matter. The filter never drops a record.
 
     .. versionadded:: 0.1.0
     """
@@ -418,6 +420,9 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         attributes = record.__dict__
+        if _PARTS_ATTRIBUTE not in attributes:
+            # Take the context now, so that it is masked in whatever order the filters run.
+            _correlate(attributes)
         for name in (FIELDS_ATTRIBUTE, "context"):
             fields: object = attributes.get(name)
             if isinstance(fields, Mapping) and fields:
