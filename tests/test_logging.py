@@ -36,9 +36,11 @@ from felix_reliability import (
     get_logger,
     new_request_id,
     propagate,
+    redact,
     sanitize_request_id,
 )
 from felix_reliability._logging import escape_message, render_value
+from felix_reliability._secrets import _PATTERNS
 from tests.strategies_logging import field_values, fields, log_text
 
 TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -743,6 +745,41 @@ def test_redacting_filter_masks_arguments_exceptions_stacks_and_fields() -> None
     )
     assert f"  RuntimeError: failed for {MASK}" in lines
     assert not any(TOKEN in line or "abc.def" in line for line in lines)
+
+
+def _redact_without_needles(text: str) -> str:
+    for pattern, replacement, _needle, _ignore_case in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_SECRET_PIECES = st.sampled_from(
+    [
+        TOKEN,
+        "Authorization: ",
+        "AUTHOR\u0130ZAT\u0130ON=",
+        "author\u0131zation:",
+        "Bearer ",
+        "BEARER\t",
+        "://",
+        "https://u:p@h/",
+        "@",
+        ":",
+        "\u017f",
+        "\u212a",
+        "\u0131",
+        "\u0130",
+        " ",
+        "bot",
+        "x",
+    ]
+)
+
+
+@given(st.lists(_SECRET_PIECES | log_text, max_size=8).map("".join))
+def test_needles_never_skip_a_pattern_that_would_match(text: str) -> None:
+    """The cheap substring tests in redact() give the same result as running every pattern."""
+    assert redact(text) == _redact_without_needles(text)
 
 
 def test_filter_order_does_not_matter_for_redaction() -> None:

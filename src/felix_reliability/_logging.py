@@ -435,15 +435,17 @@ _KEPT_TYPES: Final = (int, float, bool, type(None))
 
 
 def _redact_fields(fields: Mapping[str, object]) -> dict[str, object]:
-    # Both formats write any other value as its str(), so mask that text.
-    return {
-        key: MASK
-        if key.lower() in DEFAULT_SECRET_KEYS
-        else value
-        if isinstance(value, _KEPT_TYPES)
-        else redact(_text(value))
-        for key, value in fields.items()
-    }
+    masked: dict[str, object] = {}
+    for key, value in fields.items():
+        if key.lower() in DEFAULT_SECRET_KEYS:
+            masked[key] = MASK
+        elif type(value) is str:
+            masked[key] = redact(value)
+        elif isinstance(value, _KEPT_TYPES):
+            masked[key] = value
+        else:  # both formats write other values as their str(): mask that text
+            masked[key] = redact(_text(value))
+    return masked
 
 
 class CorrelationLogger:
