@@ -419,33 +419,42 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
-        attributes = record.__dict__
-        if _PARTS_ATTRIBUTE not in attributes:
-            # Take the context now, so that it is masked in whatever order the filters run.
-            _correlate(attributes)
-        for name in (FIELDS_ATTRIBUTE, "context"):
-            fields: object = attributes.get(name)
-            if isinstance(fields, Mapping) and fields:
-                attributes[name] = _redact_fields(cast("Mapping[str, object]", fields))
+        _redact_record_fields(record.__dict__)
         return True
+
+
+def _redact_record_fields(attributes: dict[str, object]) -> None:
+    if _PARTS_ATTRIBUTE not in attributes:
+        # Take the context now, so that it is masked in whatever order the filters run.
+        _correlate(attributes)
+    for name in (FIELDS_ATTRIBUTE, "context"):
+        fields: object = attributes.get(name)
+        # A dict first: isinstance against the Mapping ABC is slow.
+        if fields and isinstance(fields, (dict, Mapping)):
+            masked = _redact_fields(cast("Mapping[str, object]", fields))
+            if masked is not fields:
+                attributes[name] = masked
 
 
 _PLAIN_FORMATTER: Final = logging.Formatter()
 _KEPT_TYPES: Final = (int, float, bool, type(None))
 
 
-def _redact_fields(fields: Mapping[str, object]) -> dict[str, object]:
+def _redact_fields(fields: Mapping[str, object]) -> Mapping[str, object]:
+    # Returns *fields* itself when nothing was masked, so formatters keep their fast path.
     masked: dict[str, object] = {}
+    changed = False
     for key, value in fields.items():
         if key.lower() in DEFAULT_SECRET_KEYS:
-            masked[key] = MASK
+            masked[key], changed = MASK, True
         elif type(value) is str:
-            masked[key] = redact(value)
+            text = redact(value)
+            masked[key], changed = text, changed or text != value
         elif isinstance(value, _KEPT_TYPES):
             masked[key] = value
         else:  # both formats write other values as their str(): mask that text
-            masked[key] = redact(_text(value))
-    return masked
+            masked[key], changed = redact(_text(value)), True
+    return masked if changed else fields
 
 
 class CorrelationLogger:
