@@ -60,6 +60,16 @@ from felix_reliability._health import (
     SuccessRateRule,
 )
 from felix_reliability._in_memory_metrics import InMemoryMetrics
+from felix_reliability._logging import (
+    CorrelationFilter,
+    CorrelationFormatter,
+    CorrelationLogger,
+    JsonFormatter,
+    RedactingFilter,
+    configure_logging,
+    current_trace_id,
+    get_logger,
+)
 from felix_reliability._metrics import MetricsCollector, NullMetrics
 from felix_reliability._secrets import Secret, redact
 
@@ -89,6 +99,9 @@ __all__ = [
     "CircuitBreaker",
     "Clock",
     "ConsecutiveFailures",
+    "CorrelationFilter",
+    "CorrelationFormatter",
+    "CorrelationLogger",
     "DeadLetterBacklogRule",
     "FailureRate",
     "FailureSpikeRule",
@@ -96,10 +109,12 @@ __all__ = [
     "HealthReport",
     "HealthStatus",
     "InMemoryMetrics",
+    "JsonFormatter",
     "MetricsCollector",
     "NullMetrics",
     "Outcome",
     "ProbeGrant",
+    "RedactingFilter",
     "Secret",
     "SharedState",
     "StateChanged",
@@ -107,8 +122,11 @@ __all__ = [
     "SystemClock",
     "TimeWindow",
     "bind_context",
+    "configure_logging",
     "current_request_id",
+    "current_trace_id",
     "get_context",
+    "get_logger",
     "new_request_id",
     "propagate",
     "redact",
