@@ -17,21 +17,46 @@ from felix_reliability._correlation import (
     propagate,
     sanitize_request_id,
 )
+from felix_reliability._dead_letters import (
+    DeadLetter,
+    DeadLetterReason,
+    DeadLetterSink,
+    DeadLetterStore,
+    JsonlDeadLetterSink,
+    LoggingDeadLetterSink,
+    MemoryDeadLetterStore,
+    open_dead_letter_store,
+    read_jsonl_letters,
+)
 from felix_reliability._metrics import MetricsCollector, NullMetrics
+from felix_reliability._replay import ReplayReport, replay_dead_letters
 from felix_reliability._secrets import Secret, redact
+from felix_reliability._sqlite import SQLiteDeadLetterStore
 
 __all__ = [
     "Clock",
+    "DeadLetter",
+    "DeadLetterReason",
+    "DeadLetterSink",
+    "DeadLetterStore",
+    "JsonlDeadLetterSink",
+    "LoggingDeadLetterSink",
+    "MemoryDeadLetterStore",
     "MetricsCollector",
     "NullMetrics",
+    "ReplayReport",
+    "SQLiteDeadLetterStore",
     "Secret",
     "SystemClock",
     "bind_context",
     "current_request_id",
     "get_context",
     "new_request_id",
+    "open_dead_letter_store",
     "propagate",
+    "read_jsonl_letters",
     "redact",
+    "replay_dead_letters",
     "sanitize_request_id",
 ]
 
