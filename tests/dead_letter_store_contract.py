@@ -86,7 +86,11 @@ class DeadLetterStoreContract:
         """The store satisfies the runtime-checkable DeadLetterStore protocol."""
         assert isinstance(store, DeadLetterStore)
 
-    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    # One store per test serves every example (ids are deleted first); each
+    # subclass runs this method on its own store, hence the differing executors.
+    @settings(
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors]
+    )
     @given(letter=dead_letters)
     def test_put_then_get_round_trips(self, store: DeadLetterStore, letter: DeadLetter) -> None:
         """Any JSON-safe letter comes back from get() equal to its masked self."""
@@ -100,21 +104,24 @@ class DeadLetterStoreContract:
 
     def test_empty_store(self, store: DeadLetterStore) -> None:
         """A new store counts and lists nothing."""
-        assert (0, []) == (store.count(), list(store.list()))
+        assert (store.count(), list(store.list())) == (0, [])
 
     def test_list_is_oldest_first(self, store: DeadLetterStore) -> None:
         """list() orders by created_at, whatever the order of the puts."""
         for index in (3, 1, 2, 0):
             store.put(make_letter(index))
-        assert ["letter-000000", "letter-000001", "letter-000002", "letter-000003"] == [
-            letter.id for letter in store.list()
+        assert [letter.id for letter in store.list()] == [
+            "letter-000000",
+            "letter-000001",
+            "letter-000002",
+            "letter-000003",
         ]
 
     def test_list_breaks_ties_by_insertion(self, store: DeadLetterStore) -> None:
         """Letters created at the same instant list in the order they were put."""
         for index in (5, 3, 4):
             store.put(make_letter(0, id=f"same-{index}"))
-        assert ["same-5", "same-3", "same-4"] == [letter.id for letter in store.list()]
+        assert [letter.id for letter in store.list()] == ["same-5", "same-3", "same-4"]
 
     def test_list_pages_with_limit_and_offset(self, store: DeadLetterStore) -> None:
         """limit and offset page through the letters, oldest first."""
@@ -124,14 +131,15 @@ class DeadLetterStoreContract:
             [letter.id[-1] for letter in store.list(limit=3, offset=offset)]
             for offset in (0, 3, 6, 9)
         ]
-        assert [["0", "1", "2"], ["3", "4", "5"], ["6"], []] == pages
+        assert pages == [["0", "1", "2"], ["3", "4", "5"], ["6"], []]
 
     def test_list_filters_by_operation(self, store: DeadLetterStore) -> None:
         """operation= keeps only that operation's letters, still paged and ordered."""
         for index in range(6):
             store.put(make_letter(index, operation="a" if index % 2 else "b"))
-        assert ["letter-000003", "letter-000005"] == [
-            letter.id for letter in store.list(operation="a", offset=1)
+        assert [letter.id for letter in store.list(operation="a", offset=1)] == [
+            "letter-000003",
+            "letter-000005",
         ]
 
     @pytest.mark.parametrize(("limit", "offset"), [(-1, 0), (0, -1), (True, 0), (1, 1.5)])
@@ -146,46 +154,46 @@ class DeadLetterStoreContract:
         """count() is the number of letters held."""
         for index in range(4):
             store.put(make_letter(index))
-        assert 4 == store.count()
+        assert store.count() == 4
 
     def test_put_of_a_stored_id_keeps_the_stored_letter(self, store: DeadLetterStore) -> None:
         """Putting an id twice is idempotent: the first letter stays, once."""
         store.put(make_letter(1))
         store.put(make_letter(1, attempts=99))
-        assert (1, 4) == (store.count(), store.get("letter-000001").attempts)  # type: ignore[union-attr]
+        assert (store.count(), store.get("letter-000001").attempts) == (1, 4)  # type: ignore[union-attr]
 
     def test_delete(self, store: DeadLetterStore) -> None:
         """delete() removes the letter and says whether there was one."""
         store.put(make_letter(1))
-        assert (True, False, None) == (
+        assert (
             store.delete("letter-000001"),
             store.delete("letter-000001"),
             store.get("letter-000001"),
-        )
+        ) == (True, False, None)
 
     def test_update_replaces_in_place(self, store: DeadLetterStore) -> None:
         """update() replaces the letter and keeps its place in the order."""
         for index in range(3):
             store.put(make_letter(index))
         assert store.update(make_letter(0, replay_count=2))
-        assert [2, 0, 0] == [letter.replay_count for letter in store.list()]
+        assert [letter.replay_count for letter in store.list()] == [2, 0, 0]
 
     def test_update_of_unknown_id_writes_nothing(self, store: DeadLetterStore) -> None:
         """update() of an id not held returns False and adds nothing."""
-        assert (False, 0) == (store.update(make_letter(1)), store.count())
+        assert (store.update(make_letter(1)), store.count()) == (False, 0)
 
     def test_purge_everything(self, store: DeadLetterStore) -> None:
         """purge() without older_than deletes every letter and says how many."""
         for index in range(3):
             store.put(make_letter(index))
-        assert (3, 0) == (store.purge(), store.count())
+        assert (store.purge(), store.count()) == (3, 0)
 
     def test_purge_older_than_a_datetime(self, store: DeadLetterStore) -> None:
         """A datetime is the cutoff: only letters created strictly before it go."""
         for index in range(4):
             store.put(make_letter(index))
-        assert 2 == store.purge(older_than=BASE + timedelta(seconds=2))
-        assert ["letter-000002", "letter-000003"] == [letter.id for letter in store.list()]
+        assert store.purge(older_than=BASE + timedelta(seconds=2)) == 2
+        assert [letter.id for letter in store.list()] == ["letter-000002", "letter-000003"]
 
     def test_purge_older_than_a_timedelta(self, make_store: StoreFactory) -> None:
         """A timedelta counts back from the store clock's wall time."""
@@ -193,12 +201,19 @@ class DeadLetterStoreContract:
         store = make_store(clock=clock)
         store.put(make_letter(0))
         store.put(make_letter(0, id="recent", created_at=BASE + timedelta(days=30)))
-        assert (1, ["recent"]) == (
+        assert (
             store.purge(older_than=timedelta(days=30)),
             [letter.id for letter in store.list()],
-        )
+        ) == (1, ["recent"])
 
-    @pytest.mark.parametrize("older_than", [timedelta(seconds=-1), datetime(2026, 1, 1), "30d"])
+    @pytest.mark.parametrize(
+        "older_than",
+        [
+            timedelta(seconds=-1),
+            datetime(2026, 1, 1),  # noqa: DTZ001 - naive on purpose
+            "30d",
+        ],
+    )
     def test_purge_rejects_bad_cutoffs(self, store: DeadLetterStore, older_than: object) -> None:
         """A negative timedelta, a naive datetime or a string is refused."""
         with pytest.raises((ValueError, TypeError)):
@@ -224,7 +239,7 @@ class DeadLetterStoreContract:
         """update() masks the new letter as put() does."""
         store.put(make_letter(1))
         store.update(make_letter(1, payload={"token": "hunter22"}))
-        assert {"token": "[REDACTED]"} == store.get("letter-000001").payload  # type: ignore[union-attr]
+        assert store.get("letter-000001").payload == {"token": "[REDACTED]"}  # type: ignore[union-attr]
 
     def test_configured_keys_and_hook_are_applied(self, make_store: StoreFactory) -> None:
         """secret_keys masks more mapping keys, then the redact hook runs."""
@@ -235,10 +250,10 @@ class DeadLetterStoreContract:
         store.put(make_letter(1, payload={"phone": "+33 6", "text": "hi"}))
         stored = store.get("letter-000001")
         assert stored is not None
-        assert ({"phone": "[REDACTED]", "text": "hi"}, "TELEGRAM.SEND_MESSAGE") == (
+        assert (
             stored.payload,
             stored.operation,
-        )
+        ) == ({"phone": "[REDACTED]", "text": "hi"}, "TELEGRAM.SEND_MESSAGE")
 
     def test_unserialisable_payload_fails_and_is_counted(self, make_store: StoreFactory) -> None:
         """A payload that is not JSON raises DeadLetterStoreError and counts a write failure."""
@@ -248,7 +263,8 @@ class DeadLetterStoreContract:
             store.put(make_letter(1, payload={"when": object()}))
         with pytest.raises(DeadLetterStoreError):
             store.update(make_letter(1, payload=float("nan")))
-        assert [DEAD_LETTER_WRITE_FAILURES, DEAD_LETTER_WRITE_FAILURES] == [
-            name for (name, _), value in metrics.counts.items() for _ in range(int(value))
+        assert [name for (name, _), value in metrics.counts.items() for _ in range(int(value))] == [
+            DEAD_LETTER_WRITE_FAILURES,
+            DEAD_LETTER_WRITE_FAILURES,
         ]
         assert store.count() == 0

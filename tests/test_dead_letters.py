@@ -76,12 +76,12 @@ def test_create_fills_id_timestamps_and_error() -> None:
         letter.error_type,
         letter.error_message,
     )
-    assert (DeadLetterReason.RETRIES_EXHAUSTED, 3, 0, SCHEMA_VERSION) == (
+    assert (
         letter.reason,
         letter.attempts,
         letter.replay_count,
         letter.schema_version,
-    )
+    ) == (DeadLetterReason.RETRIES_EXHAUSTED, 3, 0, SCHEMA_VERSION)
 
 
 def test_create_gives_each_letter_its_own_id() -> None:
@@ -96,7 +96,7 @@ def test_create_captures_the_correlation_context() -> None:
     """The letter carries requestId and the bound fields."""
     with bind_context(request_id="req-1", orderId=123):
         letter = DeadLetter.create(operation="op", payload=None, reason="pending")
-    assert {"requestId": "req-1", "orderId": 123} == letter.context
+    assert letter.context == {"requestId": "req-1", "orderId": 123}
 
 
 def test_create_takes_an_explicit_context_and_first_failure() -> None:
@@ -123,7 +123,7 @@ def test_builtin_exception_type_is_unqualified() -> None:
     letter = DeadLetter.create(
         operation="op", payload=None, reason="permanent_error", exception=KeyError("x")
     )
-    assert "KeyError" == letter.error_type
+    assert letter.error_type == "KeyError"
 
 
 def test_timestamps_are_converted_to_utc() -> None:
@@ -139,7 +139,7 @@ def test_timestamps_are_converted_to_utc() -> None:
 def test_naive_timestamps_are_refused() -> None:
     """A naive datetime is a configuration error naming the problem."""
     with pytest.raises(ConfigurationError, match="timezone-aware"):
-        make_letter(created_at=datetime(2026, 1, 1))
+        make_letter(created_at=datetime(2026, 1, 1))  # noqa: DTZ001 - naive on purpose
 
 
 def test_non_datetime_timestamps_are_refused() -> None:
@@ -214,17 +214,17 @@ def test_mask_letter_masks_payload_error_and_context() -> None:
         context={"password": "pw", "orderId": 1},
     )
     masked = mask_letter(letter)
-    assert (
+    assert (masked.payload, masked.error_message, masked.context) == (
         {"token": "[REDACTED]", "url": "/bot[REDACTED]/x", "items": ["Bearer [REDACTED]"]},
         "bad token [REDACTED]",
         {"password": "[REDACTED]", "orderId": 1},
-    ) == (masked.payload, masked.error_message, masked.context)
+    )
 
 
 def test_secret_keys_must_not_be_a_string() -> None:
     """secret_keys="token" (a str, not a list) is refused rather than read as letters."""
     with pytest.raises(TypeError, match="secret_keys"):
-        MemoryDeadLetterStore(secret_keys="phone")
+        MemoryDeadLetterStore(secret_keys="phone")  # noqa: S106 - a key name, not a secret
 
 
 # -- logging sink ----------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_logging_sink_writes_one_critical_line(caplog: pytest.LogCaptureFixture)
         sink.put(make_letter(7, error_message=f"token {TOKEN} refused"))
     [record] = caplog.records
     message = record.getMessage()
-    assert (logging.CRITICAL, True) == (record.levelno, message.startswith("DEAD_LETTER:"))
+    assert (record.levelno, message.startswith("DEAD_LETTER:")) == (logging.CRITICAL, True)
     for part in ("requestId=req7", "orderId=7", "httpx.ReadTimeout", "letter-000007"):
         assert part in message
     assert TOKEN not in message
@@ -262,7 +262,7 @@ def test_logging_sink_counts_its_failures() -> None:
     sink = LoggingDeadLetterSink(metrics=metrics)
     with pytest.raises(DeadLetterStoreError, match="logging sink"):
         sink.put(make_letter(1, payload=object()))
-    assert {(DEAD_LETTER_WRITE_FAILURES, (("sink", "logging"),)): 1.0} == metrics.counts
+    assert metrics.counts == {(DEAD_LETTER_WRITE_FAILURES, (("sink", "logging"),)): 1.0}
 
 
 def test_sinks_are_dead_letter_sinks(tmp_path: Path) -> None:
@@ -288,7 +288,9 @@ def test_jsonl_sink_round_trips_in_order(tmp_path: Path) -> None:
 
 
 @given(letter=dead_letters)
-def test_jsonl_hypothesis_round_trip(letter: DeadLetter, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_jsonl_hypothesis_round_trip(
+    letter: DeadLetter, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Any letter written by the sink is read back equal to its masked self."""
     path = tmp_path_factory.mktemp("jsonl") / "letters.jsonl"
     sink = JsonlDeadLetterSink(path)
@@ -314,7 +316,7 @@ def test_torn_line_is_reported_and_skipped(
             letter.id
             for letter in read_jsonl_letters(path, on_error=lambda line, _: errors.append(line))
         ]
-    assert (["letter-000001", "letter-000003"], [3]) == (ids, errors)
+    assert (ids, errors) == (["letter-000001", "letter-000003"], [3])
     assert "skipping line 3" in caplog.text
 
 
@@ -322,7 +324,7 @@ def test_torn_line_without_callback_is_only_logged(tmp_path: Path) -> None:
     """Without on_error a bad line is skipped all the same."""
     path = tmp_path / "letters.jsonl"
     path.write_bytes(b'{"schema_version": 1\n' + b"\xff\xfe\n")
-    assert [] == list(read_jsonl_letters(path))
+    assert list(read_jsonl_letters(path)) == []
 
 
 def test_jsonl_sink_appends_after_reopening(tmp_path: Path) -> None:
@@ -334,7 +336,7 @@ def test_jsonl_sink_appends_after_reopening(tmp_path: Path) -> None:
     first.close()
     first.put(make_letter(2))
     JsonlDeadLetterSink(path).put(make_letter(3))
-    assert 3 == len(list(read_jsonl_letters(path)))
+    assert len(list(read_jsonl_letters(path))) == 3
     assert "JsonlDeadLetterSink(" in repr(first)
 
 
@@ -344,7 +346,7 @@ def test_jsonl_sink_counts_its_write_failures(tmp_path: Path) -> None:
     sink = JsonlDeadLetterSink(tmp_path / "missing-dir" / "x.jsonl", metrics=metrics)
     with pytest.raises(DeadLetterStoreError, match="jsonl sink"):
         sink.put(make_letter(1))
-    assert {(DEAD_LETTER_WRITE_FAILURES, (("sink", "jsonl"),)): 1.0} == metrics.counts
+    assert metrics.counts == {(DEAD_LETTER_WRITE_FAILURES, (("sink", "jsonl"),)): 1.0}
 
 
 def test_reading_a_missing_file_raises(tmp_path: Path) -> None:
@@ -377,13 +379,13 @@ def kill_at_random(code: str, target: Path, rng: random.Random) -> list[str]:
         env={**os.environ, "PYTHONPATH": os.pathsep.join([SRC, ROOT])},
     )
     assert child.stdout is not None
-    assert "ready" == child.stdout.readline().strip()
+    assert child.stdout.readline().strip() == "ready"
     try:
         child.wait(timeout=rng.uniform(0.005, 0.12))
     except subprocess.TimeoutExpired:
         child.send_signal(signal.SIGKILL)
     output, _ = child.communicate()
-    assert -signal.SIGKILL == child.returncode
+    assert child.returncode == -signal.SIGKILL
     return [line for line in output.splitlines() if line.startswith("letter-")]
 
 
@@ -427,8 +429,17 @@ def test_sqlite_urls_relative_and_absolute(tmp_path: Path, monkeypatch: pytest.M
 
 @pytest.mark.parametrize(
     "url",
-    ["", "no-scheme", "://x", "1abc://x", "memory://somewhere", "sqlite://", "sqlite:///",
-     "sqlite://relative.db", "sqlite:///:memory:"],
+    [
+        "",
+        "no-scheme",
+        "://x",
+        "1abc://x",
+        "memory://somewhere",
+        "sqlite://",
+        "sqlite:///",
+        "sqlite://relative.db",
+        "sqlite:///:memory:",
+    ],
 )
 def test_bad_urls_are_configuration_errors(url: str) -> None:
     """A URL that names no store raises ConfigurationError saying what is expected."""
@@ -455,15 +466,18 @@ def test_sql_url_goes_to_the_sql_adapter(monkeypatch: pytest.MonkeyPatch) -> Non
     fake = types.ModuleType("felix_reliability.adapters.sql")
     fake.SqlDeadLetterStore = lambda url: ("sql store", url)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "felix_reliability.adapters.sql", fake)
-    assert ("sql store", "postgresql+psycopg://db/app") == open_dead_letter_store(
-        "postgresql+psycopg://db/app"
+    assert open_dead_letter_store("postgresql+psycopg://db/app") == (
+        "sql store",
+        "postgresql+psycopg://db/app",
     )
 
 
 def test_sql_adapter_without_the_class_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """An adapters.sql module lacking SqlDeadLetterStore is reported, not crashed on."""
     monkeypatch.setitem(
-        sys.modules, "felix_reliability.adapters.sql", types.ModuleType("felix_reliability.adapters.sql")
+        sys.modules,
+        "felix_reliability.adapters.sql",
+        types.ModuleType("felix_reliability.adapters.sql"),
     )
     with pytest.raises(DeadLetterStoreError, match="AttributeError"):
         open_dead_letter_store("mysql://db/app")
@@ -471,7 +485,7 @@ def test_sql_adapter_without_the_class_is_a_clear_error(monkeypatch: pytest.Monk
 
 def test_letter_reason_values_are_the_contract() -> None:
     """The reasons are exactly the contract's seven strings."""
-    assert [
+    assert [reason.value for reason in DeadLetterReason] == [
         "pending",
         "retries_exhausted",
         "circuit_open",
@@ -479,7 +493,7 @@ def test_letter_reason_values_are_the_contract() -> None:
         "retry_after_too_long",
         "deadline_exceeded",
         "budget_exhausted",
-    ] == [reason.value for reason in DeadLetterReason]
+    ]
 
 
 def test_memory_store_isolates_stored_payloads() -> None:
@@ -488,7 +502,7 @@ def test_memory_store_isolates_stored_payloads() -> None:
     payload: dict[str, object] = {"text": "before"}
     store.put(make_letter(1, payload=payload))
     payload["text"] = "after"
-    assert {"text": "before"} == store.get("letter-000001").payload  # type: ignore[union-attr]
+    assert store.get("letter-000001").payload == {"text": "before"}  # type: ignore[union-attr]
 
 
 def test_evolve_keeps_validation() -> None:

@@ -50,8 +50,8 @@ def test_refused_letters_stay_with_one_more_replay() -> None:
             raise TimeoutError("still down")
 
     report = replay_dead_letters(store, refuse_first, clock=late_clock())
-    assert (["letter-000001"], ["letter-000000"]) == (report.replayed, report.failed)
-    assert [1] == [letter.replay_count for letter in store.list()]
+    assert (report.replayed, report.failed) == (["letter-000001"], ["letter-000000"])
+    assert [letter.replay_count for letter in store.list()] == [1]
 
 
 def test_letters_past_max_replays_are_skipped() -> None:
@@ -59,7 +59,7 @@ def test_letters_past_max_replays_are_skipped() -> None:
     store = filled(2, replay_count=2)
     store.update(make_letter(1, replay_count=1))
     report = replay_dead_letters(store, lambda _: None, max_replays=2, clock=late_clock())
-    assert (["letter-000001"], ["letter-000000"]) == (report.replayed, report.skipped)
+    assert (report.replayed, report.skipped) == (["letter-000001"], ["letter-000000"])
 
 
 def test_replay_stops_at_the_first_open_circuit() -> None:
@@ -74,7 +74,7 @@ def test_replay_stops_at_the_first_open_circuit() -> None:
 
     report = replay_dead_letters(store, handler, clock=late_clock())
     assert (ReplayReport(replayed=["letter-000000"], circuit_open=True), 2) == (report, len(calls))
-    assert [0, 0, 0] == [letter.replay_count for letter in store.list()]
+    assert [letter.replay_count for letter in store.list()] == [0, 0, 0]
 
 
 def test_rate_paces_the_handler() -> None:
@@ -88,21 +88,21 @@ def test_no_rate_never_sleeps() -> None:
     """Without rate nothing waits."""
     clock = late_clock()
     replay_dead_letters(filled(3), lambda _: None, clock=clock)
-    assert [] == clock.sleeps
+    assert clock.sleeps == []
 
 
 def test_slow_handler_needs_no_pacing_sleep() -> None:
     """When the handler itself takes longer than the interval, no sleep is added."""
     clock = late_clock()
     replay_dead_letters(filled(3), lambda _: clock.advance(1.0), rate=2.0, clock=clock)
-    assert [] == clock.sleeps
+    assert clock.sleeps == []
 
 
 def test_limit_caps_the_handler_calls() -> None:
     """limit= offers at most that many letters."""
     store = filled(5)
     report = replay_dead_letters(store, lambda _: None, limit=2, clock=late_clock())
-    assert (2, 3) == (len(report.replayed), store.count())
+    assert (len(report.replayed), store.count()) == (2, 3)
 
 
 def test_operation_filter() -> None:
@@ -110,7 +110,7 @@ def test_operation_filter() -> None:
     store = filled(2)
     store.put(make_letter(5, operation="mail.send"))
     report = replay_dead_letters(store, lambda _: None, operation="mail.send", clock=late_clock())
-    assert (["letter-000005"], 2) == (report.replayed, store.count())
+    assert (report.replayed, store.count()) == (["letter-000005"], 2)
 
 
 def test_young_pending_letters_are_skipped() -> None:
@@ -118,7 +118,7 @@ def test_young_pending_letters_are_skipped() -> None:
     store = filled(2, reason=DeadLetterReason.PENDING)
     clock = FakeClock(wall_start=(BASE + timedelta(seconds=1 + 60)).timestamp())
     report = replay_dead_letters(store, lambda _: None, pending_grace=60.5, clock=clock)
-    assert (["letter-000000"], ["letter-000001"]) == (report.replayed, report.skipped)
+    assert (report.replayed, report.skipped) == (["letter-000000"], ["letter-000001"])
 
 
 def test_old_pending_letters_are_replayed_after_the_default_grace() -> None:
@@ -126,7 +126,7 @@ def test_old_pending_letters_are_replayed_after_the_default_grace() -> None:
     store = filled(1, reason=DeadLetterReason.PENDING)
     clock = FakeClock(wall_start=BASE.timestamp() + DEFAULT_PENDING_GRACE)
     report = replay_dead_letters(store, lambda _: None, clock=clock)
-    assert ["letter-000000"] == report.replayed
+    assert report.replayed == ["letter-000000"]
 
 
 def test_the_replay_flag_is_set_only_inside_the_handler() -> None:
@@ -138,7 +138,7 @@ def test_the_replay_flag_is_set_only_inside_the_handler() -> None:
         raise RuntimeError("refused")
 
     replay_dead_letters(filled(2), handler, clock=late_clock())
-    assert ([True, True], False) == (flags, is_replaying())
+    assert (flags, is_replaying()) == ([True, True], False)
 
 
 def test_many_letters_are_paged() -> None:
@@ -150,7 +150,7 @@ def test_many_letters_are_paged() -> None:
             raise ValueError("odd")
 
     report = replay_dead_letters(store, refuse_odd, clock=late_clock())
-    assert (125, 125, 125) == (len(report.replayed), len(report.failed), store.count())
+    assert (len(report.replayed), len(report.failed), store.count()) == (125, 125, 125)
 
 
 def test_progress_is_called_after_each_letter() -> None:
@@ -162,12 +162,12 @@ def test_progress_is_called_after_each_letter() -> None:
         clock=late_clock(),
         progress=lambda report: counts.append(len(report.replayed)),
     )
-    assert [1, 2, 3] == counts
+    assert counts == [1, 2, 3]
 
 
 def test_the_system_clock_is_the_default() -> None:
     """Without a clock the replay runs on the system clock."""
-    assert 1 == len(replay_dead_letters(filled(1), lambda _: None).replayed)
+    assert len(replay_dead_letters(filled(1), lambda _: None).replayed) == 1
 
 
 def test_keyboard_interrupt_is_not_a_refusal() -> None:
@@ -179,7 +179,7 @@ def test_keyboard_interrupt_is_not_a_refusal() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         replay_dead_letters(store, interrupt, clock=late_clock())
-    assert ([0], False) == ([letter.replay_count for letter in store.list()], is_replaying())
+    assert ([letter.replay_count for letter in store.list()], is_replaying()) == ([0], False)
 
 
 @pytest.mark.parametrize(

@@ -36,11 +36,11 @@ def test_file_uses_wal_and_full_sync(tmp_path: Path) -> None:
     """The database is in WAL mode; the connection writes with synchronous=FULL."""
     store = SQLiteDeadLetterStore(tmp_path / "letters.db", busy_timeout=2.5)
     connection = store._connect()
-    assert ("wal", 2, 2500) == (
+    assert (
         connection.execute("PRAGMA journal_mode").fetchone()[0],
         connection.execute("PRAGMA synchronous").fetchone()[0],
         connection.execute("PRAGMA busy_timeout").fetchone()[0],
-    )
+    ) == ("wal", 2, 2500)
     store.close()
 
 
@@ -49,9 +49,9 @@ def test_letters_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "letters.db"
     with SQLiteDeadLetterStore(path) as store:
         store.put(make_letter(1))
-    assert 1 == store.count()
+    assert store.count() == 1
     store.close()
-    assert ["letter-000001"] == [letter.id for letter in SQLiteDeadLetterStore(path).list()]
+    assert [letter.id for letter in SQLiteDeadLetterStore(path).list()] == ["letter-000001"]
     assert f"SQLiteDeadLetterStore({str(path)!r})" == repr(store)
 
 
@@ -104,7 +104,7 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
             os._exit(0)
     os.close(write)
     os.waitpid(pid, 0)
-    assert (b"own", 1) == (os.read(read, 10), store.count())
+    assert (os.read(read, 10), store.count()) == (b"own", 1)
     os.close(read)
     assert store._connect() is parent_connection
 
@@ -186,26 +186,21 @@ def test_threads_and_processes_share_one_file(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     stderr = [process.communicate()[1] for process in processes]
-    assert ([], [0, 0], ["", ""]) == (
+    assert (
         errors,
         [process.returncode for process in processes],
         stderr,
-    )
+    ) == ([], [0, 0], ["", ""])
     assert 6 * per_writer == shared.count()
 
 
 def test_list_uses_an_index(tmp_path: Path) -> None:
     """list() walks an index in created order instead of sorting the table."""
     store = SQLiteDeadLetterStore(tmp_path / "letters.db")
-    for operation in (None, "op"):
-        where = "" if operation is None else "WHERE operation = 'op' "
-        plan = " ".join(
-            str(row[-1])
-            for row in store._connect().execute(
-                "EXPLAIN QUERY PLAN SELECT body FROM felix_dead_letters "
-                f"{where}ORDER BY created_us, seq LIMIT 100 OFFSET 0"  # noqa: S608 - constant text
-            )
-        )
+    base = "EXPLAIN QUERY PLAN SELECT body FROM felix_dead_letters "
+    order = "ORDER BY created_us, seq LIMIT 100 OFFSET 0"
+    for query in (base + order, base + "WHERE operation = 'op' " + order):
+        plan = " ".join(str(row[-1]) for row in store._connect().execute(query))
         assert "USING INDEX" in plan
         assert "TEMP B-TREE" not in plan
 

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Protocol, TypeVar, cast, runtime_checkable
+from typing import Final, Protocol, Self, TypeVar, cast, runtime_checkable
 
 import attrs
 
@@ -88,6 +88,10 @@ def _reason(value: DeadLetterReason | str) -> DeadLetterReason:
         raise ConfigurationError(f"reason must be one of {choices}; got {value!r}") from None
 
 
+def _no_context() -> dict[str, object]:
+    return {}
+
+
 def _context(value: Mapping[str, object]) -> dict[str, object]:
     return dict(value)
 
@@ -130,8 +134,8 @@ class DeadLetter:
     ...     attempts=4,
     ...     clock=felix_reliability.testing.FakeClock(),
     ... )
-    >>> letter.reason, letter.error_type, letter.created_at.isoformat()
-    (<DeadLetterReason.RETRIES_EXHAUSTED: 'retries_exhausted'>, 'TimeoutError', '2023-11-14T22:13:20+00:00')
+    >>> letter.reason.value, letter.error_type, letter.created_at.isoformat()
+    ('retries_exhausted', 'TimeoutError', '2023-11-14T22:13:20+00:00')
     >>> DeadLetter.from_json(letter.to_json()) == letter
     True
 
@@ -148,7 +152,7 @@ class DeadLetter:
     first_failure_at: datetime = attrs.field(converter=_utc)
     last_failure_at: datetime = attrs.field(converter=_utc)
     created_at: datetime = attrs.field(converter=_utc)
-    context: dict[str, object] = attrs.field(factory=dict, converter=_context)
+    context: dict[str, object] = attrs.field(factory=_no_context, converter=_context)
     replay_count: int = 0
     schema_version: int = SCHEMA_VERSION
 
@@ -243,11 +247,7 @@ class DeadLetter:
         .. versionadded:: 0.1.0
         """
         try:
-            version = _field(data, "schema_version", int)
-            if version > SCHEMA_VERSION:
-                raise ValueError(
-                    f"schema_version {version} is newer than this library's {SCHEMA_VERSION}"
-                )
+            version = _schema_version(data)
             return cls(
                 id=_field(data, "id", str),
                 operation=_field(data, "operation", str),
@@ -279,8 +279,15 @@ class DeadLetter:
         """
         data: object = json.loads(text)
         if not isinstance(data, dict):
-            raise ValueError(f"not a dead letter: a JSON {type(data).__name__}, not an object")
+            raise ValueError(f"not a dead letter: a JSON {type(data).__name__}, not an object")  # noqa: TRY004 - bad input text is a ValueError, as json.loads says
         return cls.from_dict(cast("dict[str, object]", data))
+
+
+def _schema_version(data: Mapping[str, object]) -> int:
+    version = _field(data, "schema_version", int)
+    if version > SCHEMA_VERSION:
+        raise ValueError(f"schema_version {version} is newer than this library's {SCHEMA_VERSION}")
+    return version
 
 
 def _field(data: Mapping[str, object], name: str, kind: type[_T]) -> _T:
@@ -395,11 +402,10 @@ class _Masking:
         )
 
 
-def _check_limits(limit: int, offset: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-        raise ConfigurationError(f"limit must be an int >= 0, got {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-        raise ConfigurationError(f"offset must be an int >= 0, got {offset!r}")
+def _check_limits(limit: object, offset: object) -> None:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigurationError(f"{name} must be an int >= 0, got {value!r}")
 
 
 def purge_cutoff(older_than: datetime | timedelta | None, clock: Clock) -> datetime | None:
@@ -561,7 +567,7 @@ class JsonlDeadLetterSink(_Masking):
                 os.close(self._fd)
                 self._fd = None
 
-    def __enter__(self) -> JsonlDeadLetterSink:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

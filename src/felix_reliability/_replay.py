@@ -32,6 +32,10 @@ def is_replaying() -> bool:
     return _REPLAYING.get()
 
 
+def _no_ids() -> list[str]:
+    return []
+
+
 @attrs.frozen
 class ReplayReport:
     """What a replay did, as lists of letter ids in the order they were met.
@@ -47,9 +51,9 @@ class ReplayReport:
     .. versionadded:: 0.1.0
     """
 
-    replayed: list[str] = attrs.field(factory=list)
-    failed: list[str] = attrs.field(factory=list)
-    skipped: list[str] = attrs.field(factory=list)
+    replayed: list[str] = attrs.field(factory=_no_ids)
+    failed: list[str] = attrs.field(factory=_no_ids)
+    skipped: list[str] = attrs.field(factory=_no_ids)
     circuit_open: bool = False
 
 
@@ -95,10 +99,8 @@ def replay_dead_letters(
 
     .. versionadded:: 0.1.0
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-        raise ConfigurationError(f"limit must be None or an int >= 0, got {limit!r}")
-    if isinstance(max_replays, bool) or not isinstance(max_replays, int) or max_replays < 0:  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-        raise ConfigurationError(f"max_replays must be an int >= 0, got {max_replays!r}")
+    _check_count("limit", limit, allow_none=True)
+    _check_count("max_replays", max_replays, allow_none=False)
     interval = 0.0 if rate is None else 1.0 / check_positive_float("rate", rate)
     grace = timedelta(seconds=check_non_negative_float("pending_grace", pending_grace))
     clock = clock or SystemClock()
@@ -109,10 +111,7 @@ def replay_dead_letters(
     while True:
         page = store.list(operation=operation, limit=_PAGE, offset=offset)
         for letter in page:
-            if letter.replay_count >= max_replays or (
-                letter.reason is DeadLetterReason.PENDING
-                and datetime.fromtimestamp(clock.wall(), UTC) - letter.created_at < grace
-            ):
+            if not _due(letter, max_replays, grace, clock):
                 report.skipped.append(letter.id)
                 offset += 1
             else:
@@ -122,21 +121,48 @@ def replay_dead_letters(
                     clock.sleep(next_at - clock.monotonic())
                 next_at = clock.monotonic() + interval
                 offered += 1
-                token = _REPLAYING.set(True)
-                try:
-                    handler(letter)
-                except CircuitOpenError:
+                outcome = _offer(store, handler, letter)
+                if outcome is None:
                     return attrs.evolve(report, circuit_open=True)
-                except Exception:  # noqa: BLE001 - any refusal keeps the letter for later
-                    store.update(attrs.evolve(letter, replay_count=letter.replay_count + 1))
-                    report.failed.append(letter.id)
-                    offset += 1
-                else:
-                    store.delete(letter.id)
-                    report.replayed.append(letter.id)
-                finally:
-                    _REPLAYING.reset(token)
+                (report.replayed if outcome else report.failed).append(letter.id)
+                offset += 0 if outcome else 1
             if progress is not None:
                 progress(report)
         if len(page) < _PAGE:
             return report
+
+
+def _check_count(name: str, value: object, *, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        allowed = "None or an int >= 0" if allow_none else "an int >= 0"
+        raise ConfigurationError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _due(letter: DeadLetter, max_replays: int, grace: timedelta, clock: Clock) -> bool:
+    """Say whether *letter* may be offered: not refused too often, not a young pending one."""
+    if letter.replay_count >= max_replays:
+        return False
+    return (
+        letter.reason is not DeadLetterReason.PENDING
+        or datetime.fromtimestamp(clock.wall(), UTC) - letter.created_at >= grace
+    )
+
+
+def _offer(
+    store: DeadLetterStore, handler: Callable[[DeadLetter], object], letter: DeadLetter
+) -> bool | None:
+    """Run the handler on *letter*; settle it; return accepted, refused, or None (circuit open)."""
+    token = _REPLAYING.set(True)
+    try:
+        handler(letter)
+    except CircuitOpenError:
+        return None
+    except Exception:  # noqa: BLE001 - any refusal keeps the letter for later
+        store.update(attrs.evolve(letter, replay_count=letter.replay_count + 1))
+        return False
+    finally:
+        _REPLAYING.reset(token)
+    store.delete(letter.id)
+    return True

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._dead_letters import (
@@ -18,10 +18,12 @@ from felix_reliability._dead_letters import (
     _Masking,  # pyright: ignore[reportPrivateUsage] - a sibling private module
     purge_cutoff,
 )
-from felix_reliability._metrics import MetricsCollector
 from felix_reliability._secrets import redact as redact_text
 from felix_reliability._validation import check_positive_float
 from felix_reliability.exceptions import DeadLetterStoreError
+
+if TYPE_CHECKING:
+    from felix_reliability._metrics import MetricsCollector
 
 __all__ = ["SQLiteDeadLetterStore"]
 
@@ -41,6 +43,11 @@ _SCHEMA: Final = (
     "CREATE INDEX IF NOT EXISTS felix_dead_letters_created ON felix_dead_letters (created_us)",
     """CREATE INDEX IF NOT EXISTS felix_dead_letters_operation
         ON felix_dead_letters (operation, created_us)""",
+)
+
+
+_INSERT: Final = (
+    "INSERT OR IGNORE INTO felix_dead_letters (id, operation, created_us, body) VALUES (?, ?, ?, ?)"
 )
 
 
@@ -167,7 +174,7 @@ class SQLiteDeadLetterStore(_Masking):
             except sqlite3.Error as exc:
                 raise self._error("write", exc) from exc
 
-    def _query(self, statement: str, params: Sequence[object] = ()) -> list[tuple[str]]:
+    def _query(self, statement: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             connection = self._connect()
             try:
@@ -189,10 +196,7 @@ class SQLiteDeadLetterStore(_Masking):
             with self._lock:
                 self._write(
                     self._connect(),
-                    (
-                        "INSERT OR IGNORE INTO felix_dead_letters "
-                        "(id, operation, created_us, body) VALUES (?, ?, ?, ?)",
-                    ),
+                    (_INSERT,),
                     (params,),
                 )
         except Exception as exc:
@@ -223,8 +227,7 @@ class SQLiteDeadLetterStore(_Masking):
 
     def count(self) -> int:
         """Return how many letters the file holds."""
-        rows: list[tuple[int]] = self._query("SELECT count(*) FROM felix_dead_letters")  # type: ignore[assignment] - a count row
-        return rows[0][0]
+        return int(self._query("SELECT count(*) FROM felix_dead_letters")[0][0])
 
     def delete(self, letter_id: str) -> bool:
         """Delete the letter with *letter_id*; return whether there was one."""
@@ -269,7 +272,7 @@ class SQLiteDeadLetterStore(_Masking):
                 self._connection.close()
             self._connection = None
 
-    def __enter__(self) -> SQLiteDeadLetterStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Final, TextIO, cast
 
 from felix_reliability._dead_letters import (
@@ -65,11 +65,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("demo", help="run the felix_hub story on the embedded defaults")
-    _add_dead_letters(commands)
+    _add_dead_letters(
+        commands.add_parser("dead-letters", help="list, replay and purge dead letters")
+    )
     return parser
 
 
-def _add_dead_letters(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_dead_letters(group: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--store",
@@ -78,7 +80,6 @@ def _add_dead_letters(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="memory://, sqlite:///relative.db, sqlite:////absolute.db or a SQLAlchemy URL",
     )
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
-    group = commands.add_parser("dead-letters", help="list, replay and purge dead letters")
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     listing = actions.add_parser("list", parents=[common], help="list letters, oldest first")
@@ -117,8 +118,10 @@ def _load_handler(path: str) -> Callable[[DeadLetter], object]:
     module_name, _, function_name = path.partition(":")
     if not module_name or not function_name:
         raise _CommandError(f"--handler must be MODULE:FUNCTION, got {path!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    # Like ``python -m``, find the handler's module in the working directory.
+    cwd = str(Path.cwd())
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -152,7 +155,7 @@ def _table(letters: Sequence[DeadLetter]) -> str:
     )
 
 
-def _dead_letters(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:  # noqa: C901, PLR0911, PLR0912 - one branch per action
+def _dead_letters(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:  # noqa: C901, PLR0912 - one branch per action
     handler = _load_handler(args.handler) if args.action == "replay" else None
     if args.action == "purge" and not args.yes:
         err.write("purge deletes letters for good: add --yes to confirm\n")
@@ -180,8 +183,7 @@ def _dead_letters(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:  #
         elif args.action == "purge":
             purged = store.purge(older_than=args.older_than)
             out.write(
-                (json.dumps({"purged": purged}) if args.json else f"purged {purged} letters")
-                + "\n"
+                (json.dumps({"purged": purged}) if args.json else f"purged {purged} letters") + "\n"
             )
         else:
             return _import(store, args, out, err)
