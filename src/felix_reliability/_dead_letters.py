@@ -17,6 +17,7 @@ import enum
 import json
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,10 +27,11 @@ from typing import Final, Protocol, Self, TypeVar, cast, runtime_checkable
 
 import attrs
 
+from felix_reliability import _secrets
 from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._correlation import get_context
 from felix_reliability._metrics import DEAD_LETTER_WRITE_FAILURES, MetricsCollector
-from felix_reliability._secrets import DEFAULT_SECRET_KEYS, redact, redact_data
+from felix_reliability._secrets import DEFAULT_SECRET_KEYS, Secret, redact, redact_data
 from felix_reliability.exceptions import ConfigurationError, DeadLetterStoreError
 
 __all__ = [
@@ -51,6 +53,8 @@ __all__ = [
 SCHEMA_VERSION: Final = 1
 
 _logger = logging.getLogger("felix_reliability.dead_letters")
+_encode_string: Final = cast("Callable[[str], str]", json.encoder.encode_basestring)  # pyright: ignore[reportUnknownMemberType] - untyped C helper
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _T = TypeVar("_T")
 
 
@@ -233,8 +237,22 @@ class DeadLetter:
 
         .. versionadded:: 0.1.0
         """
-        return json.dumps(
-            self.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        # Hand-assembled (it is on every put's path); the same text as
+        # encoding `to_dict()`. Timestamps that are equal are formatted once.
+        created = self.created_at.isoformat()
+        first = created if self.first_failure_at == self.created_at else None
+        last = created if self.last_failure_at == self.created_at else None
+        string = _encode_string
+        return (
+            f'{{"schema_version":{int(self.schema_version)},"id":{string(self.id)},'
+            f'"operation":{string(self.operation)},"reason":{string(self.reason.value)},'
+            f'"error_type":{string(self.error_type)},'
+            f'"error_message":{string(self.error_message)},"attempts":{int(self.attempts)},'
+            f'"first_failure_at":"{first or self.first_failure_at.isoformat()}",'
+            f'"last_failure_at":"{last or self.last_failure_at.isoformat()}",'
+            f'"created_at":"{created}","replay_count":{int(self.replay_count)},'
+            # One encoder call for both: '{"context":...,"payload":...}' minus its brace.
+            + _ENCODER.encode({"context": self.context, "payload": self.payload})[1:]
         )
 
     @classmethod
@@ -310,15 +328,77 @@ def mask_letter(
 
     Known secret shapes (Telegram bot tokens, ``Authorization``/``Bearer``
     values, URL credentials, registered `Secret` values) are always masked;
-    mapping values under any of *keys* are replaced; then *extra* runs.
+    mapping values under any of *keys* are replaced; then *extra* runs. A
+    letter with nothing to mask is returned as is.
     """
-    masked = attrs.evolve(
-        letter,
-        payload=redact_data(letter.payload, keys=keys),
-        error_message=redact(letter.error_message),
-        context=cast("dict[str, object]", redact_data(letter.context, keys=keys)),
-    )
+    secret_keys = keys if isinstance(keys, frozenset) else frozenset(k.lower() for k in keys)
+    masked = letter
+    if _needs_mask(letter.payload, secret_keys) or _needs_mask(letter.context, secret_keys):
+        masked = attrs.evolve(
+            letter,
+            payload=redact_data(letter.payload, keys=secret_keys),
+            context=cast("dict[str, object]", redact_data(letter.context, keys=secret_keys)),
+        )
+    if _needs_mask(letter.error_message, secret_keys):
+        masked = attrs.evolve(masked, error_message=redact(letter.error_message))
     return masked if extra is None else extra(masked)
+
+
+# Every shape `redact` masks contains one of these; text without them (and
+# without a registered `Secret`) is left alone without running the patterns.
+_SECRET_HINT: Final = re.compile(r"(?i)://|authorization|bearer|\d{3}:")
+
+
+# A regex with a literal first character is scanned for quickly.
+_TOKEN_HINT: Final = re.compile(r":[A-Za-z0-9_-]{30}")
+
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _has_secret_key(value: object, keys: frozenset[str]) -> bool:
+    """Say whether a mapping inside *value* has a key in *keys* (any case)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return False
+    if kind is dict or isinstance(value, Mapping):
+        for key, item in cast("Mapping[object, object]", value).items():
+            if str(key).lower() in keys or (
+                type(item) not in _SCALARS and _has_secret_key(item, keys)
+            ):
+                return True
+        return False
+    if isinstance(value, list | tuple):
+        return any(_has_secret_key(item, keys) for item in cast("list[object]", value))
+    return False
+
+
+def _registered_in(text: str) -> bool:
+    registered = _secrets._registered  # noqa: SLF001 - the Secret values redact() masks
+    return bool(registered) and any(
+        secret in text or _encode_string(secret)[1:-1] in text for secret in registered
+    )
+
+
+def _needs_mask(value: object, keys: frozenset[str]) -> bool:
+    """Say whether `redact_data` could change *value* (concrete types first: this is hot)."""
+    kind = type(value)
+    if kind is str:
+        text = cast("str", value)
+        registered = _secrets._registered  # noqa: SLF001 - the Secret values redact() masks
+        return _SECRET_HINT.search(text) is not None or (
+            bool(registered) and any(secret in text for secret in registered)
+        )
+    if kind is int or kind is float or kind is bool or value is None:
+        return False
+    if isinstance(value, Mapping):
+        for key, item in cast("Mapping[object, object]", value).items():
+            if str(key).lower() in keys or _needs_mask(item, keys):
+                return True
+        return False
+    if isinstance(value, list | tuple):
+        return any(_needs_mask(item, keys) for item in cast("list[object]", value))
+    return isinstance(value, str | Secret)
 
 
 @runtime_checkable
@@ -392,6 +472,36 @@ class _Masking:
 
     def _mask(self, letter: DeadLetter) -> DeadLetter:
         return mask_letter(letter, keys=self._keys, extra=self._redact)
+
+    def _may_hold_secrets(self, letter: DeadLetter, text: str) -> bool:
+        """Say whether `mask_letter` could change *letter*, whose JSON is *text*.
+
+        Every shape `redact` masks contains ``://``, ``authorization``,
+        ``bearer`` or, for a bot token, a colon and 30 token characters;
+        substring tests are much faster than running the patterns.
+        """
+        lower = text.lower()
+        return (
+            "://" in lower
+            or "authorization" in lower
+            or "bearer" in lower
+            or _TOKEN_HINT.search(text) is not None
+            or _registered_in(text)
+            or _has_secret_key(letter.payload, self._keys)
+            or _has_secret_key(letter.context, self._keys)
+        )
+
+    def _masked_json(self, letter: DeadLetter) -> str:
+        """Return the masked letter's JSON; serialise once when there is nothing to mask."""
+        if self._redact is None:
+            try:
+                text = letter.to_json()
+            except TypeError:  # such as a Secret in the payload: masking may fix it
+                pass
+            else:
+                if not self._may_hold_secrets(letter, text):
+                    return text
+        return self._mask(letter).to_json()
 
     def _write_failed(self, letter: DeadLetter, exc: BaseException) -> DeadLetterStoreError:
         if self._metrics is not None:
@@ -551,7 +661,7 @@ class JsonlDeadLetterSink(_Masking):
             DeadLetterStoreError: If the letter cannot be serialised or written.
         """
         try:
-            line = (self._mask(letter).to_json() + "\n").encode()
+            line = (self._masked_json(letter) + "\n").encode()
             with self._lock:
                 if self._fd is None:
                     self._fd = self._open()
@@ -661,7 +771,7 @@ class MemoryDeadLetterStore(_Masking):
             DeadLetterStoreError: If the letter cannot be serialised.
         """
         try:
-            text = self._mask(letter).to_json()
+            text = self._masked_json(letter)
         except Exception as exc:
             raise self._write_failed(letter, exc) from exc
         with self._lock:
@@ -708,7 +818,7 @@ class MemoryDeadLetterStore(_Masking):
             DeadLetterStoreError: If the letter cannot be serialised.
         """
         try:
-            text = self._mask(letter).to_json()
+            text = self._masked_json(letter)
         except Exception as exc:
             raise self._write_failed(letter, exc) from exc
         with self._lock:

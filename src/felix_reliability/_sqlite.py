@@ -191,14 +191,18 @@ class SQLiteDeadLetterStore(_Masking):
             DeadLetterStoreError: If the letter cannot be serialised or written.
         """
         try:
-            body = self._mask(letter).to_json()
+            body = self._masked_json(letter)
             params = (letter.id, letter.operation, _micros(letter.created_at), body)
             with self._lock:
-                self._write(
-                    self._connect(),
-                    (_INSERT,),
-                    (params,),
-                )
+                connection = self._connect()
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    connection.execute(_INSERT, params)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
         except Exception as exc:
             raise self._write_failed(letter, exc) from exc
 
@@ -240,7 +244,7 @@ class SQLiteDeadLetterStore(_Masking):
             DeadLetterStoreError: If the letter cannot be serialised or written.
         """
         try:
-            body = self._mask(letter).to_json()
+            body = self._masked_json(letter)
         except Exception as exc:
             raise self._write_failed(letter, exc) from exc
         params = (letter.operation, _micros(letter.created_at), body, letter.id)
