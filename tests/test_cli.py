@@ -60,15 +60,35 @@ not_callable = 3
 """
 
 
+def python() -> list[str]:
+    """The interpreter command; under coverage, one that measures the subprocess too."""
+    import coverage
+
+    if coverage.Coverage.current() is None:
+        return [sys.executable]
+    return [
+        sys.executable,
+        "-m",
+        "coverage",
+        "run",
+        "--parallel-mode",
+        f"--rcfile={ROOT}/pyproject.toml",
+    ]
+
+
 def felix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run `python -m felix_reliability dead-letters ARGS` in *cwd*."""
     return subprocess.run(
-        [sys.executable, "-m", "felix_reliability", "dead-letters", *args],
+        [*python(), "-m", "felix_reliability", "dead-letters", *args],
         capture_output=True,
         text=True,
         check=False,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([SRC, ROOT])},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([SRC, ROOT]),
+            "COVERAGE_FILE": f"{ROOT}/.coverage",
+        },
     )
 
 
@@ -308,3 +328,27 @@ def test_main_in_process_runs_dead_letters(capsys: pytest.CaptureFixture[str]) -
     """main() runs a dead-letters action in-process and returns its exit code."""
     assert main(["dead-letters", "count", "--store", "memory://"]) == 0
     assert capsys.readouterr().out == "0\n"
+
+
+def test_handler_module_is_found_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like python -m, the command imports --handler modules from the working directory."""
+    (tmp_path / "felix_cli_test_handlers.py").write_text(_HANDLERS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        sys, "path", [entry for entry in sys.path if entry not in ("", str(tmp_path))]
+    )
+    monkeypatch.delitem(sys.modules, "felix_cli_test_handlers", raising=False)
+    code = main(
+        [
+            "dead-letters",
+            "replay",
+            "--store",
+            "memory://",
+            "--handler",
+            "felix_cli_test_handlers:accept",
+        ]
+    )
+    assert (code, capsys.readouterr().out) == (0, "replayed 0, failed 0, skipped 0\n")
+    assert str(tmp_path) == sys.path[0]

@@ -509,3 +509,58 @@ def test_evolve_keeps_validation() -> None:
     """attrs.evolve on a letter runs the converters again."""
     with pytest.raises(ConfigurationError):
         attrs.evolve(make_letter(1), reason="nope")
+
+
+def test_letter_without_context_has_an_empty_one() -> None:
+    """A letter built without context= holds an empty context."""
+    letter = make_letter(1)
+    data = {**letter.to_dict()}
+    del data["context"]
+    bare = DeadLetter(
+        id="x",
+        operation="op",
+        payload=None,
+        reason="pending",
+        error_type="",
+        error_message="",
+        attempts=0,
+        first_failure_at=letter.created_at,
+        last_failure_at=letter.created_at,
+        created_at=letter.created_at,
+    )
+    assert bare.context == {}
+
+
+def test_str_subclasses_in_a_payload_are_stored_as_strings() -> None:
+    """An enum value (a str subclass) in a payload is written as its string."""
+    store = MemoryDeadLetterStore()
+    store.put(make_letter(1, payload={"reason": DeadLetterReason.PENDING, "tags": ("a", 1)}))
+    assert store.get("letter-000001").payload == {"reason": "pending", "tags": ["a", 1]}  # type: ignore[union-attr]
+
+
+def test_a_secret_object_in_a_payload_is_masked() -> None:
+    """A Secret in the payload cannot be serialised as is: it is masked instead."""
+    from felix_reliability import Secret
+
+    store = MemoryDeadLetterStore()
+    store.put(make_letter(1, payload={"auth": Secret("not-registered-x")}))
+    assert store.get("letter-000001").payload == {"auth": "[REDACTED]"}  # type: ignore[union-attr]
+
+
+def test_registered_secrets_are_masked_even_when_escaped_in_json() -> None:
+    """A registered Secret value is masked even when JSON escapes one of its characters."""
+    from felix_reliability import Secret
+
+    secret = Secret('pa"ss\\word-42')
+    store = MemoryDeadLetterStore()
+    store.put(make_letter(1, payload={"note": f"login with {secret.reveal()}"}))
+    assert store.get("letter-000001").payload == {"note": "login with [REDACTED]"}  # type: ignore[union-attr]
+
+
+def test_nested_secret_keys_are_found() -> None:
+    """A secret key inside a list of mappings is masked."""
+    store = MemoryDeadLetterStore()
+    store.put(make_letter(1, payload={"items": [{"n": 1}, {"Password": "x"}]}))
+    assert store.get(  # type: ignore[union-attr]
+        "letter-000001"
+    ).payload == {"items": [{"n": 1}, {"Password": "[REDACTED]"}]}

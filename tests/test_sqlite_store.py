@@ -208,3 +208,27 @@ def test_list_uses_an_index(tmp_path: Path) -> None:
 def test_sqlite_module_errors_are_not_leaked(tmp_path: Path) -> None:
     """sqlite3.Error never reaches the caller; it is wrapped in DeadLetterStoreError."""
     assert not issubclass(DeadLetterStoreError, sqlite3.Error)
+
+
+def test_a_failed_insert_rolls_back_and_the_store_stays_usable(tmp_path: Path) -> None:
+    """A write that fails inside its transaction is rolled back; the next put works."""
+    store = SQLiteDeadLetterStore(tmp_path / "letters.db")
+    store._connect().execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON felix_dead_letters "
+        "WHEN NEW.id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    with pytest.raises(DeadLetterStoreError, match="refused"):
+        store.put(make_letter(1, id="bad"))
+    store.put(make_letter(2))
+    assert (store.count(), store._connect().in_transaction) == (1, False)
+
+
+def test_close_in_a_forked_child_leaves_the_parents_connection(tmp_path: Path) -> None:
+    """close() in another process forgets the inherited connection without closing it."""
+    store = SQLiteDeadLetterStore(tmp_path / "letters.db")
+    inherited = store._connect()
+    store._pid = -1  # as if this object had been inherited through os.fork
+    store.close()
+    assert (inherited.execute("SELECT 1").fetchone()[0], store.count()) == (1, 0)
+    assert store._connect() is not inherited
+    inherited.close()

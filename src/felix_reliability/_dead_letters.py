@@ -53,7 +53,7 @@ __all__ = [
 SCHEMA_VERSION: Final = 1
 
 _logger = logging.getLogger("felix_reliability.dead_letters")
-_encode_string: Final = cast("Callable[[str], str]", json.encoder.encode_basestring)  # pyright: ignore[reportUnknownMemberType] - untyped C helper
+_encode_string: Final = json.encoder.encode_basestring
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _T = TypeVar("_T")
 
@@ -374,7 +374,7 @@ def _has_secret_key(value: object, keys: frozenset[str]) -> bool:
 
 
 def _registered_in(text: str) -> bool:
-    registered = _secrets._registered  # noqa: SLF001 - the Secret values redact() masks
+    registered = _secrets._registered  # noqa: SLF001 - the Secret values redact() masks  # pyright: ignore[reportPrivateUsage]
     return bool(registered) and any(
         secret in text or _encode_string(secret)[1:-1] in text for secret in registered
     )
@@ -385,7 +385,7 @@ def _needs_mask(value: object, keys: frozenset[str]) -> bool:
     kind = type(value)
     if kind is str:
         text = cast("str", value)
-        registered = _secrets._registered  # noqa: SLF001 - the Secret values redact() masks
+        registered = _secrets._registered  # noqa: SLF001 - the Secret values redact() masks  # pyright: ignore[reportPrivateUsage]
         return _SECRET_HINT.search(text) is not None or (
             bool(registered) and any(secret in text for secret in registered)
         )

@@ -155,8 +155,7 @@ class SQLiteDeadLetterStore(_Masking):
                 changed += max(cursor.rowcount, 0)
             connection.execute("COMMIT")
         except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            connection.rollback()  # a no-op when the failure already ended the transaction
             raise
         return changed
 
@@ -200,8 +199,7 @@ class SQLiteDeadLetterStore(_Masking):
                     connection.execute(_INSERT, params)
                     connection.execute("COMMIT")
                 except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
+                    connection.rollback()  # a no-op when the failure already ended it
                     raise
         except Exception as exc:
             raise self._write_failed(letter, exc) from exc
