@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -158,6 +159,13 @@ def test_unknown_reason_is_refused() -> None:
 def test_json_round_trip(letter: DeadLetter) -> None:
     """Any JSON-safe payload and unicode context survive to_json/from_json."""
     assert letter == DeadLetter.from_json(letter.to_json())
+
+
+@given(letter=dead_letters)
+def test_to_json_is_the_json_of_to_dict(letter: DeadLetter) -> None:
+    """The hand-assembled to_json() is exactly the compact JSON encoding of to_dict()."""
+    expected = json.dumps(letter.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    assert expected == letter.to_json()
 
 
 def test_json_is_one_line_with_iso_timestamps() -> None:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,9 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
     store = SQLiteDeadLetterStore(tmp_path / "letters.db")
     parent_connection = store._connect()
     read, write = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():  # 3.12+ warns about fork() when other threads run
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which coverage does not follow
         try:
             store.put(make_letter(2))
