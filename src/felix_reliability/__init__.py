@@ -8,6 +8,7 @@ OpenTelemetry, Redis, SQLAlchemy and structlog.
 
 from __future__ import annotations
 
+from felix_reliability._backoff import Backoff
 from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._correlation import (
     bind_context,
@@ -18,20 +19,37 @@ from felix_reliability._correlation import (
     sanitize_request_id,
 )
 from felix_reliability._metrics import MetricsCollector, NullMetrics
+from felix_reliability._retry import (
+    GiveUpReason,
+    RetryAttempt,
+    RetryBudget,
+    RetryPolicy,
+    RetryState,
+    retry,
+)
+from felix_reliability._retry_after import parse_retry_after
 from felix_reliability._secrets import Secret, redact
 
 __all__ = [
+    "Backoff",
     "Clock",
+    "GiveUpReason",
     "MetricsCollector",
     "NullMetrics",
+    "RetryAttempt",
+    "RetryBudget",
+    "RetryPolicy",
+    "RetryState",
     "Secret",
     "SystemClock",
     "bind_context",
     "current_request_id",
     "get_context",
     "new_request_id",
+    "parse_retry_after",
     "propagate",
     "redact",
+    "retry",
     "sanitize_request_id",
 ]
 

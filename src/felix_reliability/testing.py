@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from felix_reliability._testing_mode import instant_retries, set_testing
 from felix_reliability._validation import check_non_negative_float
 
-__all__ = ["FakeClock"]
+__all__ = ["FakeClock", "instant_retries", "set_testing"]
 
 
 class FakeClock:
