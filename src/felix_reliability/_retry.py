@@ -140,6 +140,13 @@ def _retry_after_jitter(value: object) -> float:
     return check_non_negative_float("retry_after_jitter", value)
 
 
+def _is_async(fn: object) -> bool:
+    """Return whether calling *fn* gives a coroutine (functions, partials, async __call__)."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an async __call__ is the question
+    )
+
+
 def _operation(name: str | None, fn: object) -> str:
     if name is not None:
         return name
@@ -743,7 +750,7 @@ class RetryPolicy:
                 ends.
         """
         operation = _operation(self.name, fn)
-        if inspect.iscoroutinefunction(fn):
+        if _is_async(fn):
             coroutine_fn = cast("Callable[..., Coroutine[Any, Any, Any]]", fn)
             return cast("T", self._execute_async(coroutine_fn, args, kwargs, operation=operation))
         return self._execute(fn, args, kwargs, operation=operation)
@@ -751,7 +758,7 @@ class RetryPolicy:
     def __call__(self, fn: Callable[P, T]) -> Callable[P, T]:
         """Decorate *fn* (sync or async) so that each call runs under the policy."""
         operation = _operation(self.name, fn)
-        if inspect.iscoroutinefunction(fn):
+        if _is_async(fn):
             return cast("Callable[P, T]", self._wrap_async(fn, operation))
         return self._wrap_sync(fn, operation)
 

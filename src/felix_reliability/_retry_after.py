@@ -10,7 +10,6 @@ exception, a negative, NaN or infinite number.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -29,9 +28,11 @@ _MAX_TEXT = 64
 
 
 def _from_number(value: float) -> float | None:
-    if math.isnan(value) or value < 0:
+    if value != value or value < 0:  # noqa: PLR0124 - NaN is the only value unequal to itself
         return None
-    return min(float(value), MAX_SERVER_DELAY)
+    if value >= MAX_SERVER_DELAY:  # also an int too large for a float
+        return MAX_SERVER_DELAY
+    return float(value)
 
 
 def _from_text(text: str, now: datetime | None) -> float | None:
