@@ -759,7 +759,8 @@ class RetryPolicy:
         """Decorate *fn* (sync or async) so that each call runs under the policy."""
         operation = _operation(self.name, fn)
         if _is_async(fn):
-            return cast("Callable[P, T]", self._wrap_async(fn, operation))
+            async_fn = cast("Callable[P, Awaitable[Any]]", fn)
+            return cast("Callable[P, T]", self._wrap_async(async_fn, operation))
         return self._wrap_sync(fn, operation)
 
     def _wrap_sync(self, fn: Callable[P, T], operation: str) -> Callable[P, T]:
