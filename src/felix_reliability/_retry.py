@@ -265,6 +265,15 @@ def _note(state: RetryState) -> str:
     )
 
 
+# Enum members read once: attribute access on an enum class is not free.
+_CIRCUIT_OPEN = GiveUpReason.CIRCUIT_OPEN
+_NOT_RETRYABLE = GiveUpReason.NOT_RETRYABLE
+_ATTEMPTS_EXHAUSTED = GiveUpReason.ATTEMPTS_EXHAUSTED
+_RETRY_AFTER_TOO_LONG = GiveUpReason.RETRY_AFTER_TOO_LONG
+_DEADLINE_EXCEEDED = GiveUpReason.DEADLINE_EXCEEDED
+_BUDGET_EXHAUSTED = GiveUpReason.BUDGET_EXHAUSTED
+
+
 class _Call:
     """The per-call record of a retrying call, created at its first failure."""
 
@@ -306,6 +315,7 @@ class _Call:
         )
 
     def _give_up(self, reason: GiveUpReason, exc: BaseException | None) -> None:
+        """Annotate *exc*, count the give-up and run the callbacks."""
         policy = self.policy
         state = self._state(exc, reason)
         if exc is not None:
@@ -318,45 +328,45 @@ class _Call:
         if self.on_give_up is not None:
             _run_callback(self.on_give_up, state)
 
-    def _ending(self, exc: Exception | None) -> GiveUpReason | None:
-        """Return why retrying must end before any delay is read, or `None`."""
-        if exc is not None:
-            if isinstance(exc, CircuitOpenError):
-                return GiveUpReason.CIRCUIT_OPEN
-            if not self.policy._retries(exc):  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
-                return GiveUpReason.NOT_RETRYABLE
-        if self.attempts >= self.policy.attempts:
-            return GiveUpReason.ATTEMPTS_EXHAUSTED
-        return None
-
-    def _wait(self, outcome: object) -> tuple[float, WaitSource] | GiveUpReason:
-        """Return the next wait and its source, or why it may not happen."""
-        policy = self.policy
-        server = server_delay(outcome, policy.clock.wall) if policy.retry_after else None
-        if server is None:
-            wait = policy.backoff.delay(self.attempts, self.previous)
-            self.previous = wait
-            return wait, "backoff"
-        if server > policy.max_retry_after:
-            return GiveUpReason.RETRY_AFTER_TOO_LONG
-        if policy.retry_after_jitter:
-            server += random.uniform(0.0, policy.retry_after_jitter)  # noqa: S311 - spreading only
-        return server, "server"
-
-    def decide(self, exc: Exception | None, result: object) -> float | None:
+    # The failure path is written flat on purpose: each extra call costs here.
+    def decide(self, exc: Exception | None, result: object) -> float | None:  # noqa: C901, PLR0911 - flat
         """Return the wait before the next attempt, or `None` after giving up."""
         policy = self.policy
-        planned = self._ending(exc) or self._wait(exc if exc is not None else result)
-        if isinstance(planned, GiveUpReason):
-            self._give_up(planned, exc)
+        outcome: object = result
+        if exc is not None:
+            if isinstance(exc, CircuitOpenError):
+                self._give_up(_CIRCUIT_OPEN, exc)
+                return None
+            types = policy._types  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+            retryable = (
+                isinstance(exc, types) if types is not None else policy._retries(exc)  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+            )
+            if not retryable:
+                self._give_up(_NOT_RETRYABLE, exc)
+                return None
+            outcome = exc
+        if self.attempts >= policy.attempts:
+            self._give_up(_ATTEMPTS_EXHAUSTED, exc)
             return None
-        wait, source = planned
+        server = server_delay(outcome, policy.clock.wall) if policy.retry_after else None
+        source: WaitSource
+        if server is None:
+            wait = self.previous = policy.backoff.delay(self.attempts, self.previous)
+            source = "backoff"
+        elif server > policy.max_retry_after:
+            self._give_up(_RETRY_AFTER_TOO_LONG, exc)
+            return None
+        else:
+            wait = server
+            if policy.retry_after_jitter:
+                wait += random.uniform(0.0, policy.retry_after_jitter)  # noqa: S311 - spreading only
+            source = "server"
         deadline_at = self.deadline_at
         if deadline_at is not None and policy.clock.monotonic() + wait >= deadline_at:
-            self._give_up(GiveUpReason.DEADLINE_EXCEEDED, exc)
+            self._give_up(_DEADLINE_EXCEEDED, exc)
             return None
         if policy.budget is not None and not policy.budget.try_spend():
-            self._give_up(GiveUpReason.BUDGET_EXHAUSTED, exc)
+            self._give_up(_BUDGET_EXHAUSTED, exc)
             return None
         self.waits.append((wait, source))
         if policy.on_retry is not None:
@@ -688,23 +698,24 @@ class RetryPolicy:
         failure: Exception | None,
         result: Any,
     ) -> T:
-        predicate = cast("Callable[[object], bool] | None", self.retry_on_result)
+        # No typing.cast here: on this path every function call counts.
+        predicate: Callable[[object], bool] | None = self.retry_on_result  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
         while True:
             wait = call.decide(failure, result)
             if wait is None:
                 if failure is not None:
                     raise failure
-                return cast("T", result)
+                return result  # type: ignore[no-any-return]  # a rejected result of fn
             if wait > 0 and not waits_disabled():
                 self.clock.sleep(wait)
             try:
-                result = fn(*args, **kwargs)
+                value = fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - classified by the policy
                 failure = exc
                 continue
-            failure = None
-            if predicate is None or not predicate(result):
-                return cast("T", result)
+            if predicate is None or not predicate(value):
+                return value
+            failure, result = None, value
 
     async def _retry_async(
         self,
@@ -716,23 +727,24 @@ class RetryPolicy:
         failure: Exception | None,
         result: Any,
     ) -> T:
-        predicate = cast("Callable[[object], bool] | None", self.retry_on_result)
+        # No typing.cast here: on this path every function call counts.
+        predicate: Callable[[object], bool] | None = self.retry_on_result  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
         while True:
             wait = call.decide(failure, result)
             if wait is None:
                 if failure is not None:
                     raise failure
-                return cast("T", result)
+                return result  # type: ignore[no-any-return]  # a rejected result of fn
             if wait > 0 and not waits_disabled():
                 await self.clock.sleep_async(wait)
             try:
-                result = await fn(*args, **kwargs)
+                value = await fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - classified by the policy
                 failure = exc
                 continue
-            failure = None
-            if predicate is None or not predicate(result):
-                return cast("T", result)
+            if predicate is None or not predicate(value):
+                return value
+            failure, result = None, value
 
     # -- the public forms --
 
