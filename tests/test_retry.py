@@ -8,6 +8,8 @@ import threading
 from collections.abc import Mapping
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from felix_reliability import (
     Backoff,
@@ -20,6 +22,7 @@ from felix_reliability import (
 from felix_reliability._metrics import RETRIES, RETRY_GIVE_UPS
 from felix_reliability.exceptions import CircuitOpenError
 from felix_reliability.testing import FakeClock, instant_retries, set_testing
+from tests.strategies_retry import backoffs
 
 FELIX_HUB = Backoff.exponential(initial=1.0, multiplier=2.0, max=4.0, jitter=None)
 
@@ -797,3 +800,32 @@ def test_an_async_call_records_itself_in_the_budget() -> None:
     assert asyncio.run(policy.call(AsyncFlaky(ConnectionError()))) == "ok"
     assert clock.sleeps == [1.0]
     assert not budget.try_spend()
+
+
+@given(
+    backoff=backoffs(),
+    deadline=st.floats(min_value=0.001, max_value=1e4),
+    attempts=st.integers(min_value=1, max_value=30),
+    durations=st.lists(st.floats(min_value=0.0, max_value=100.0), min_size=30, max_size=30),
+)
+def test_waits_and_attempts_never_pass_the_deadline(
+    backoff: Backoff, deadline: float, attempts: int, durations: list[float]
+) -> None:
+    """Whatever the schedule and attempt durations, no wait ends and no attempt starts past it."""
+    clock = FakeClock()
+    starts: list[float] = []
+    pending = iter(durations)
+
+    def always_fails() -> None:
+        starts.append(clock.monotonic())
+        clock.advance(next(pending))
+        raise ConnectionError
+
+    policy = RetryPolicy(
+        on=(ConnectionError,), attempts=attempts, backoff=backoff, deadline=deadline, clock=clock
+    )
+    with pytest.raises(ConnectionError):
+        policy.call(always_fails)
+    assert sum(clock.sleeps) < deadline
+    assert all(start < deadline for start in starts[1:])
+    assert all(sleep >= 0.0 for sleep in clock.sleeps)

@@ -612,8 +612,7 @@ class RetryPolicy:
         _check_callable("on_give_up", self.on_give_up)
 
     def _retries(self, exc: Exception) -> bool:
-        if self._types is not None:
-            return isinstance(exc, self._types)
+        """Ask the ``on`` predicate (exception types are checked inline by `_Call`)."""
         return bool(cast("ExceptionPredicate", self._predicate)(exc))
 
     def _rejects(self, result: object) -> bool:
