@@ -135,3 +135,16 @@ def test_a_huge_header_gives_up_without_sleeping() -> None:
         _policy(clock, httpx.HTTPStatusError).call(_fails_once_with(error))
     assert clock.sleeps == []
     assert "retry_after_too_long" in info.value.__notes__[0]
+
+
+def test_aiogram_telegram_retry_after_is_waited_exactly() -> None:
+    """aiogram's TelegramRetryAfter carries retry_after in seconds."""
+    exceptions = pytest.importorskip("aiogram.exceptions")
+    methods = pytest.importorskip("aiogram.methods")
+    clock = FakeClock()
+    error = exceptions.TelegramRetryAfter(
+        method=methods.SendMessage(chat_id=1, text="hi"), message="Flood control", retry_after=9
+    )
+    policy = _policy(clock, exceptions.TelegramRetryAfter)
+    assert policy.call(_fails_once_with(error)) == "sent"
+    assert clock.sleeps == [9.0]
