@@ -82,9 +82,10 @@ class RetryState:
         waits: ``(seconds, source)`` per wait, source ``"backoff"`` or
             ``"server"``. In ``on_retry`` the last entry is the wait about
             to begin.
-        elapsed: Seconds since the first attempt started when the policy has
-            a deadline, otherwise since the first attempt failed (so the
-            success path need not read the clock).
+        elapsed: Seconds since the first attempt started. One exception: a
+            function decorated by a policy with no deadline, budget or
+            ``retry_on_result`` counts from the first failure, so that its
+            success path reads no clock.
         last_exception: The exception of the last attempt, or `None` when it
             returned a result that ``retry_on_result`` rejected.
         give_up_reason: Why retrying ended; `None` in ``on_retry``.
