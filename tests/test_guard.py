@@ -238,7 +238,9 @@ def test_write_ahead_needs_a_store() -> None:
         ({"name": "op", "fallback": "x"}, "fallback must be callable"),
     ],
 )
-def test_invalid_configuration_names_the_parameter(options: dict[str, object], message: str) -> None:
+def test_invalid_configuration_names_the_parameter(
+    options: dict[str, object], message: str
+) -> None:
     """Bad arguments fail at construction, naming the parameter."""
     with pytest.raises((TypeError, ValueError), match=message):
         Guard(**options)  # type: ignore[arg-type]
@@ -272,7 +274,9 @@ def test_replay_success_deletes_the_letter() -> None:
     with pytest.raises(ConnectionError):
         guard.call(send, 1, "x")
     report = replay_dead_letters(
-        store, lambda letter: guard.call(send, *letter.payload["args"]), clock=clock  # type: ignore[index]
+        store,
+        lambda letter: guard.call(send, *letter.payload["args"]),
+        clock=clock,  # type: ignore[index]
     )
     assert len(report.replayed) == 1
     assert store.count() == 0

@@ -40,6 +40,7 @@ from felix_reliability._metrics import (
 )
 from felix_reliability._replay import is_replaying
 from felix_reliability._retry import GiveUpReason, RetryPolicy, RetryState
+from felix_reliability._validation import check_instance
 from felix_reliability.exceptions import CircuitOpenError
 
 __all__ = ["Guard"]
@@ -81,10 +82,14 @@ def _json_safe(value: object) -> object:
         items = cast("list[object] | tuple[object, ...]", value)
         return [_json_safe(item) for item in items]
     if isinstance(value, Mapping):
-        mapping = cast("Mapping[object, object]", value)
-        if all(isinstance(key, str) for key in mapping):
-            return {str(key): _json_safe(item) for key, item in mapping.items()}
+        return _json_safe_mapping(cast("Mapping[object, object]", value))
     return f"<unserializable {type(value).__name__}>"
+
+
+def _json_safe_mapping(mapping: Mapping[object, object]) -> object:
+    if all(isinstance(key, str) for key in mapping):
+        return {str(key): _json_safe(item) for key, item in mapping.items()}
+    return f"<unserializable {type(mapping).__name__}>"
 
 
 _STATE_ATTRIBUTE: Final = "_felix_retry_state"
@@ -187,11 +192,9 @@ class Guard:
         clock: Clock | None = None,
     ) -> None:
         self.name = _check_name(name)
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
-        if breaker is not None and not isinstance(breaker, CircuitBreaker):
-            raise TypeError(f"breaker must be a CircuitBreaker, got {type(breaker).__name__}")
-        if write_ahead and not (hasattr(dead_letters, "update") and hasattr(dead_letters, "delete")):
+        if write_ahead and not (
+            hasattr(dead_letters, "update") and hasattr(dead_letters, "delete")
+        ):
             raise TypeError(
                 "write_ahead=True needs dead_letters to be a DeadLetterStore "
                 f"(with update and delete), got {type(dead_letters).__name__}"
@@ -199,8 +202,10 @@ class Guard:
         for label, value in (("payload", payload), ("fallback", fallback)):
             if value is not None and not callable(value):
                 raise TypeError(f"{label} must be callable, got {type(value).__name__}")
-        self.retry = retry
-        self.breaker = breaker
+        self.retry = None if retry is None else check_instance("retry", retry, RetryPolicy)
+        self.breaker = (
+            None if breaker is None else check_instance("breaker", breaker, CircuitBreaker)
+        )
         self.dead_letters = dead_letters
         self.metrics = NullMetrics() if metrics is None else metrics
         self.payload = json_safe_arguments if payload is None else payload
@@ -276,7 +281,7 @@ class Guard:
             if self.retry is None:
                 result = inner(*args, **kwargs)
             else:
-                result = self.retry._execute(  # noqa: SLF001 - Guard is the policy's composer
+                result = self.retry._execute(  # noqa: SLF001  # pyright: ignore[reportPrivateUsage] - Guard composes the policy
                     inner, args, kwargs, operation=self.name, on_give_up=_remember_state
                 )
         except Exception as exc:
@@ -299,7 +304,7 @@ class Guard:
             if self.retry is None:
                 result = await inner(*args, **kwargs)
             else:
-                result = await self.retry._execute_async(  # noqa: SLF001 - see _run
+                result = await self.retry._execute_async(  # noqa: SLF001  # pyright: ignore[reportPrivateUsage] - see _run
                     inner, args, kwargs, operation=self.name, on_give_up=_remember_state
                 )
         except Exception as exc:
@@ -335,7 +340,9 @@ class Guard:
             return None
         letter = self._letter(exc, _take_state(exc), pending, args, kwargs)
         self._deliver(letter, update=pending is not None)
-        metrics.increment(DEAD_LETTERS, 1.0, {"operation": self.name, "reason": letter.reason.value})
+        metrics.increment(
+            DEAD_LETTERS, 1.0, {"operation": self.name, "reason": letter.reason.value}
+        )
         self.logger.error(
             "%s failed (%s: %s after %d attempt(s)): dead-lettered as %s",
             self.name,

@@ -26,11 +26,13 @@ after sending                         idempotent
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Final, Self
+from contextlib import AbstractContextManager
+from typing import Final, Self, cast
 
 import attrs
 import httpx
@@ -52,7 +54,7 @@ from felix_reliability._telegram_api import (
     install_httpx_log_redaction,
     is_retryable,
 )
-from felix_reliability._validation import check_positive_float
+from felix_reliability._validation import check_instance, check_positive_float
 
 __all__ = [
     "MAX_MESSAGE_LENGTH",
@@ -210,6 +212,13 @@ class _Request:
         return True
 
 
+def _order_context(order_id: object) -> AbstractContextManager[None]:
+    """Bind ``orderId`` for one send, when there is one."""
+    if order_id is None:
+        return contextlib.nullcontext()
+    return bind_context(orderId=order_id)
+
+
 def _check_text(text: object) -> str:
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -223,15 +232,20 @@ def _check_text(text: object) -> str:
     return text
 
 
+def _mapping(value: object) -> Mapping[str, object]:
+    return cast("Mapping[str, object]", value) if isinstance(value, Mapping) else {}
+
+
 def _request_from_letter(letter: DeadLetter) -> _Request:
-    payload = letter.payload
-    if not isinstance(payload, Mapping) or "chat_id" not in payload or "text" not in payload:
+    payload = _mapping(letter.payload)
+    chat_id = payload.get("chat_id")
+    if not isinstance(chat_id, int | str) or "text" not in payload:
         raise ValueError(f"dead letter {letter.id} does not hold a Telegram message")
-    params = payload.get("params") or {}
+    params = _mapping(payload.get("params"))
     return _Request(
-        chat_id=payload["chat_id"],
+        chat_id=chat_id,
         text=str(payload["text"]),
-        params=dict(params) if isinstance(params, Mapping) else {},
+        params=dict(params),
         key=str(payload.get("idempotency_key") or letter.id),
         order_id=payload.get("order_id"),
     )
@@ -289,10 +303,12 @@ class _NotifierBase:
         timeout: float,
         clock: Clock | None,
     ) -> None:
-        if not isinstance(token, Secret | str):
-            raise TypeError(f"token must be a Secret or a str, got {type(token).__name__}")
-        self._token = token if isinstance(token, Secret) else Secret(token)
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+        given = cast("object", token)  # callers may be untyped
+        if not isinstance(given, Secret | str):
+            raise TypeError(f"token must be a Secret or a str, got {type(given).__name__}")
+        self._token = given if isinstance(given, Secret) else Secret(given)
+        url = cast("object", base_url)
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ValueError("base_url must be an http:// or https:// URL")
         self.base_url = base_url.rstrip("/")
         self.timeout = check_positive_float("timeout", timeout)
@@ -301,9 +317,7 @@ class _NotifierBase:
             guard = telegram_guard(
                 dead_letters=dead_letters, metrics=metrics, write_ahead=write_ahead, clock=clock
             )
-        elif not isinstance(guard, Guard):
-            raise TypeError(f"guard must be a Guard, got {type(guard).__name__}")
-        self.guard = guard
+        self.guard = check_instance("guard", guard, Guard)
         install_httpx_log_redaction()
 
     @property
@@ -421,7 +435,7 @@ class TelegramNotifier(_NotifierBase):
     def _send(self, request: _Request, *, idempotent: bool) -> Delivery:
         token = _IDEMPOTENT.set(idempotent)
         try:
-            with bind_context(**({} if request.order_id is None else {"orderId": request.order_id})):
+            with _order_context(request.order_id):
                 result = self.guard.call(self._attempt, request, self._deadline_at())
         except Exception as exc:  # noqa: BLE001 - delivery failures are returned, not raised
             return _failed_delivery(request, exc)
@@ -516,7 +530,7 @@ class AsyncTelegramNotifier(_NotifierBase):
     async def _send(self, request: _Request, *, idempotent: bool) -> Delivery:
         token = _IDEMPOTENT.set(idempotent)
         try:
-            with bind_context(**({} if request.order_id is None else {"orderId": request.order_id})):
+            with _order_context(request.order_id):
                 result = await self.guard.call(self._attempt, request, self._deadline_at())
         except Exception as exc:  # noqa: BLE001 - delivery failures are returned, not raised
             return _failed_delivery(request, exc)
@@ -551,4 +565,3 @@ class AsyncTelegramNotifier(_NotifierBase):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
