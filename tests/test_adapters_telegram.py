@@ -307,3 +307,25 @@ def test_async_notifier(server: FakeTelegramServer) -> None:
     asyncio.run(main())
     assert clock.sleeps == [1.0]
     assert server.count(6, "nobody") == 1
+
+
+def test_sync_resend_raises_when_it_fails(server: FakeTelegramServer) -> None:
+    """resend refuses the letter (raises) when the message still cannot be sent."""
+    stack = Stack(server)
+    server.reject(400, times=2)
+    stack.notifier.send_message(1, "hi")
+    [letter] = stack.store.list()
+    with pytest.raises(RuntimeError, match=f"resending dead letter {letter.id} failed"):
+        stack.notifier.resend(letter)
+
+
+def test_async_notifier_leaves_a_given_client_open(server: FakeTelegramServer) -> None:
+    """An AsyncClient passed in is the caller's to close."""
+
+    async def main() -> bool:
+        async with httpx.AsyncClient() as client:
+            notifier = AsyncTelegramNotifier(TOKEN, client=client, base_url=server.base_url)
+            await notifier.aclose()
+            return client.is_closed
+
+    assert asyncio.run(main()) is False

@@ -407,3 +407,15 @@ def test_json_safe_arguments_never_repr() -> None:
 def test_repr_names_the_operation() -> None:
     """The repr shows the operation."""
     assert repr(Guard(name="op")).startswith("Guard(name='op'")
+
+
+def test_rejected_results_that_exhaust_retries_are_returned() -> None:
+    """retry_on_result exhausting its attempts returns the last result: not a failure."""
+    clock = FakeClock()
+    metrics = InMemoryMetrics(clock=clock)
+    policy = RetryPolicy(
+        on=(ConnectionError,), attempts=2, retry_on_result=lambda r: r is None, clock=clock
+    )
+    guard = Guard(name="op", retry=policy, metrics=metrics, clock=clock)
+    assert guard.call(lambda: None) is None
+    assert metrics.total("felix_calls", {"outcome": "success"}) == 1
