@@ -30,6 +30,7 @@ from felix_reliability._dead_letters import (
     DeadLetterSink,
     LoggingDeadLetterSink,
 )
+from felix_reliability._in_memory_metrics import call_recorder
 from felix_reliability._metrics import (
     CALL_DURATION,
     CALLS,
@@ -173,9 +174,9 @@ class Guard:
     logger: logging.Logger
     clock: Clock
     _fallback_sink: LoggingDeadLetterSink
-    _success_labels: dict[str, str]
-    _failure_labels: dict[str, str]
-    _duration_labels: dict[str, str]
+    _record_success: Callable[[float], None]
+    _record_failure: Callable[[float], None]
+    _shared_start: bool
 
     def __init__(
         self,
@@ -214,10 +215,23 @@ class Guard:
         self.logger = _LOGGER if logger is None else logger
         self.clock = SystemClock() if clock is None else clock
         self._fallback_sink = LoggingDeadLetterSink(logger=self.logger)
-        # Built once: the success path allocates no label dicts.
-        self._success_labels = {"operation": name, "outcome": "success"}
-        self._failure_labels = {"operation": name, "outcome": "failure"}
-        self._duration_labels = {"operation": name}
+        # Resolved once: each call then records its count and duration in one step.
+        self._record_success = call_recorder(
+            self.metrics,
+            CALLS,
+            {"operation": name, "outcome": "success"},
+            CALL_DURATION,
+            {"operation": name},
+        )
+        self._record_failure = call_recorder(
+            self.metrics,
+            CALLS,
+            {"operation": name, "outcome": "failure"},
+            CALL_DURATION,
+            {"operation": name},
+        )
+        # The policy may start from the Guard's clock read when they share a clock.
+        self._shared_start = retry is not None and retry.clock is self.clock
 
     def __repr__(self) -> str:
         return f"Guard(name={self.name!r}, retry={self.retry!r}, breaker={self.breaker!r})"
@@ -259,7 +273,7 @@ class Guard:
         breaker = self.breaker
         if breaker is None:
             return fn
-        return functools.partial(breaker.call, fn)
+        return breaker(fn)  # the breaker's decorator: its closed fast path
 
     def _breaker_async(self, fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
         breaker = self.breaker
@@ -282,7 +296,12 @@ class Guard:
                 result = inner(*args, **kwargs)
             else:
                 result = self.retry._execute(  # noqa: SLF001  # pyright: ignore[reportPrivateUsage] - Guard composes the policy
-                    inner, args, kwargs, operation=self.name, on_give_up=_remember_state
+                    inner,
+                    args,
+                    kwargs,
+                    operation=self.name,
+                    on_give_up=_remember_state,
+                    start=start if self._shared_start else None,
                 )
         except Exception as exc:
             letter = self._failed(exc, pending, args, kwargs, start)
@@ -305,7 +324,12 @@ class Guard:
                 result = await inner(*args, **kwargs)
             else:
                 result = await self.retry._execute_async(  # noqa: SLF001  # pyright: ignore[reportPrivateUsage] - see _run
-                    inner, args, kwargs, operation=self.name, on_give_up=_remember_state
+                    inner,
+                    args,
+                    kwargs,
+                    operation=self.name,
+                    on_give_up=_remember_state,
+                    start=start if self._shared_start else None,
                 )
         except Exception as exc:
             letter = self._failed(exc, pending, args, kwargs, start)
@@ -318,9 +342,7 @@ class Guard:
     # -- bookkeeping (sync: stores are sync; async callers accept a short block) --
 
     def _succeeded(self, pending: DeadLetter | None, start: float) -> None:
-        metrics = self.metrics
-        metrics.increment(CALLS, 1.0, self._success_labels)
-        metrics.observe(CALL_DURATION, self.clock.monotonic() - start, self._duration_labels)
+        self._record_success(self.clock.monotonic() - start)
         if pending is not None:
             self._delete_pending(pending)
 
@@ -332,15 +354,13 @@ class Guard:
         kwargs: dict[str, Any],
         start: float,
     ) -> DeadLetter | None:
-        metrics = self.metrics
-        metrics.increment(CALLS, 1.0, self._failure_labels)
-        metrics.observe(CALL_DURATION, self.clock.monotonic() - start, self._duration_labels)
+        self._record_failure(self.clock.monotonic() - start)
         if is_replaying():
             # The replay keeps the original letter and counts the refusal.
             return None
         letter = self._letter(exc, _take_state(exc), pending, args, kwargs)
         self._deliver(letter, update=pending is not None)
-        metrics.increment(
+        self.metrics.increment(
             DEAD_LETTERS, 1.0, {"operation": self.name, "reason": letter.reason.value}
         )
         self.logger.error(

@@ -56,11 +56,11 @@ from felix_reliability._telegram_api import (
 )
 from felix_reliability._validation import check_instance, check_positive_float
 
-__all__ = [
-    "MAX_MESSAGE_LENGTH",
-    "OPERATION",
+__all__ = [  # noqa: RUF022 - plain sorted order, which the exported-members test checks
     "AsyncTelegramNotifier",
     "Delivery",
+    "MAX_MESSAGE_LENGTH",
+    "OPERATION",
     "TelegramNotifier",
     "telegram_guard",
 ]
@@ -359,6 +359,7 @@ class TelegramNotifier(_NotifierBase):
         timeout: The longest HTTP timeout of one attempt, in seconds.
         clock: For tests: a `FakeClock`.
 
+    >>> from felix_reliability.adapters.telegram import TelegramNotifier
     >>> with FakeTelegramServer() as server:
     ...     notifier = TelegramNotifier(server.token, base_url=server.base_url)
     ...     delivery = notifier.send_message(42, "Your order 123 is ready", order_id=123)
