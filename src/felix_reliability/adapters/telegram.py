@@ -30,7 +30,7 @@ import contextlib
 import contextvars
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Final, Self, cast
 
@@ -38,7 +38,7 @@ import attrs
 import httpx
 
 from felix_reliability._backoff import Backoff
-from felix_reliability._breaker import CircuitBreaker, Outcome
+from felix_reliability._breaker import BreakerListener, CircuitBreaker, Outcome
 from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._correlation import bind_context
 from felix_reliability._dead_letters import DeadLetter, DeadLetterSink
@@ -119,6 +119,7 @@ def telegram_guard(
     metrics: MetricsCollector | None = None,
     write_ahead: bool = False,
     breaker: CircuitBreaker | None = None,
+    listeners: Iterable[BreakerListener] = (),
     clock: Clock | None = None,
 ) -> Guard:
     """Return a `Guard` with the felix_hub defaults for Telegram sends.
@@ -134,6 +135,8 @@ def telegram_guard(
         write_ahead: Write a ``pending`` letter before each send.
         breaker: A breaker to use instead of the default one (for example one
             with a shared Redis store); it should classify with the rules above.
+        listeners: Listeners for the default breaker's events (to draw a
+            timeline of its state, say).
         clock: For tests: a `FakeClock`.
 
     .. versionadded:: 0.1.0
@@ -148,6 +151,7 @@ def telegram_guard(
             classify=_telegram_outcome,
             clock=clock,
             metrics=metrics,
+            listeners=tuple(listeners),
         )
     policy = RetryPolicy(
         on=_telegram_retryable,
