@@ -69,9 +69,21 @@ from felix_reliability._logging import (
     configure_logging,
     current_trace_id,
     get_logger,
+from felix_reliability._dead_letters import (
+    DeadLetter,
+    DeadLetterReason,
+    DeadLetterSink,
+    DeadLetterStore,
+    JsonlDeadLetterSink,
+    LoggingDeadLetterSink,
+    MemoryDeadLetterStore,
+    open_dead_letter_store,
+    read_jsonl_letters,
 )
 from felix_reliability._metrics import MetricsCollector, NullMetrics
+from felix_reliability._replay import ReplayReport, replay_dead_letters
 from felix_reliability._secrets import Secret, redact
+from felix_reliability._sqlite import SQLiteDeadLetterStore
 
 __all__ = [
     "Alert",
@@ -102,7 +114,11 @@ __all__ = [
     "CorrelationFilter",
     "CorrelationFormatter",
     "CorrelationLogger",
+    "DeadLetter",
     "DeadLetterBacklogRule",
+    "DeadLetterReason",
+    "DeadLetterSink",
+    "DeadLetterStore",
     "FailureRate",
     "FailureSpikeRule",
     "HealthMonitor",
@@ -110,11 +126,16 @@ __all__ = [
     "HealthStatus",
     "InMemoryMetrics",
     "JsonFormatter",
+    "JsonlDeadLetterSink",
+    "LoggingDeadLetterSink",
+    "MemoryDeadLetterStore",
     "MetricsCollector",
     "NullMetrics",
     "Outcome",
     "ProbeGrant",
     "RedactingFilter",
+    "ReplayReport",
+    "SQLiteDeadLetterStore",
     "Secret",
     "SharedState",
     "StateChanged",
@@ -128,8 +149,11 @@ __all__ = [
     "get_context",
     "get_logger",
     "new_request_id",
+    "open_dead_letter_store",
     "propagate",
+    "read_jsonl_letters",
     "redact",
+    "replay_dead_letters",
     "sanitize_request_id",
 ]
 
