@@ -41,6 +41,17 @@ from felix_reliability._correlation import (
     propagate,
     sanitize_request_id,
 )
+from felix_reliability._dead_letters import (
+    DeadLetter,
+    DeadLetterReason,
+    DeadLetterSink,
+    DeadLetterStore,
+    JsonlDeadLetterSink,
+    LoggingDeadLetterSink,
+    MemoryDeadLetterStore,
+    open_dead_letter_store,
+    read_jsonl_letters,
+)
 from felix_reliability._health import (
     Alert,
     AlertChange,
@@ -69,16 +80,6 @@ from felix_reliability._logging import (
     configure_logging,
     current_trace_id,
     get_logger,
-from felix_reliability._dead_letters import (
-    DeadLetter,
-    DeadLetterReason,
-    DeadLetterSink,
-    DeadLetterStore,
-    JsonlDeadLetterSink,
-    LoggingDeadLetterSink,
-    MemoryDeadLetterStore,
-    open_dead_letter_store,
-    read_jsonl_letters,
 )
 from felix_reliability._metrics import MetricsCollector, NullMetrics
 from felix_reliability._replay import ReplayReport, replay_dead_letters
