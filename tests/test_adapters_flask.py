@@ -86,16 +86,16 @@ def test_request_id_header_is_bound_and_echoed() -> None:
     """A safe X-Request-ID is bound for the view and echoed in the response."""
     app, _ = make_app()
     response = app.test_client().get("/whoami", headers={"X-Request-ID": "req-1"})
-    assert "req-1" == response.get_json()["requestId"]
-    assert "req-1" == response.headers["X-Request-ID"]
-    assert "X-Request-ID" == response.headers["Access-Control-Expose-Headers"]
+    assert response.get_json()["requestId"] == "req-1"
+    assert response.headers["X-Request-ID"] == "req-1"
+    assert response.headers["Access-Control-Expose-Headers"] == "X-Request-ID"
 
 
 def test_correlation_id_header_is_the_fallback() -> None:
     """Without X-Request-ID, X-Correlation-ID is used."""
     app, _ = make_app()
     response = app.test_client().get("/whoami", headers={"X-Correlation-ID": "corr:9"})
-    assert "corr:9" == response.headers["X-Request-ID"]
+    assert response.headers["X-Request-ID"] == "corr:9"
 
 
 def test_invalid_request_id_falls_back_to_correlation_id() -> None:
@@ -104,7 +104,7 @@ def test_invalid_request_id_falls_back_to_correlation_id() -> None:
     response = app.test_client().get(
         "/whoami", headers={"X-Request-ID": "bad id", "X-Correlation-ID": "good"}
     )
-    assert "good" == response.headers["X-Request-ID"]
+    assert response.headers["X-Request-ID"] == "good"
 
 
 def test_new_request_id_without_header() -> None:
@@ -145,14 +145,14 @@ def test_hostile_request_id_never_reaches_logs_or_headers(
     logged = log_stream.getvalue()
     assert value not in logged
     assert "requestIdRejected=True" in logged
-    assert 1 == len(logged.splitlines())
+    assert len(logged.splitlines()) == 1
 
 
 def test_expose_headers_are_appended_not_clobbered() -> None:
     """X-Request-ID is appended to the view's Access-Control-Expose-Headers."""
     app, _ = make_app()
     response = app.test_client().get("/exposed")
-    assert "X-Total, X-Request-ID" == response.headers["Access-Control-Expose-Headers"]
+    assert response.headers["Access-Control-Expose-Headers"] == "X-Total, X-Request-ID"
 
 
 def test_expose_headers_are_not_repeated() -> None:
@@ -166,7 +166,7 @@ def test_expose_headers_are_not_repeated() -> None:
         return response
 
     response = app.test_client().get("/already")
-    assert "x-request-id" == response.headers["Access-Control-Expose-Headers"]
+    assert response.headers["Access-Control-Expose-Headers"] == "x-request-id"
 
 
 def test_teardown_resets_the_context_when_the_view_raises() -> None:
@@ -181,10 +181,10 @@ def test_failed_view_gets_a_500_with_the_request_id(log_stream: io.StringIO) -> 
     """Outside testing mode, a raising view answers 500 with the header and one log line."""
     app, _ = make_app(testing=False)
     response = app.test_client().get("/boom", headers={"X-Request-ID": "req-500"})
-    assert 500 == response.status_code
-    assert "req-500" == response.headers["X-Request-ID"]
+    assert response.status_code == 500
+    assert response.headers["X-Request-ID"] == "req-500"
     lines = log_stream.getvalue().splitlines()
-    assert 1 == len(lines)
+    assert len(lines) == 1
     assert lines[0].startswith("[requestId=req-500]")
     assert "status=500" in lines[0]
     assert current_request_id() is None
@@ -223,7 +223,7 @@ def test_hostile_path_is_escaped_in_the_log_line(log_stream: io.StringIO) -> Non
     app, _ = make_app()
     app.test_client().get("/nothing%0a[requestId=forged]")
     lines = log_stream.getvalue().splitlines()
-    assert 1 == len(lines)
+    assert len(lines) == 1
     assert "\\n" in lines[0]
 
 
@@ -247,7 +247,7 @@ def test_an_earlier_hook_that_answers_skips_the_binding() -> None:
 
     FelixReliability(app, clock=FakeClock())
     response = app.test_client().get("/health")
-    assert {"early": True} == response.get_json()
+    assert response.get_json() == {"early": True}
     assert "X-Request-ID" not in response.headers
 
 
@@ -280,18 +280,16 @@ def secured() -> Flask:
 def test_token_required(secured: Flask, path: str) -> None:
     """Without the token every endpoint but ready and live answers 401 with WWW-Authenticate."""
     response = secured.test_client().get(path)
-    assert 401 == response.status_code
+    assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer ")
-    assert "unauthorized" == response.get_json()["error"]
+    assert response.get_json()["error"] == "unauthorized"
 
 
 @pytest.mark.parametrize("path", PROTECTED)
 def test_token_accepted(secured: Flask, path: str) -> None:
     """With the right bearer token every endpoint answers 200."""
-    response = secured.test_client().get(
-        path, headers={"Authorization": "Bearer s3cret-token"}
-    )
-    assert 200 == response.status_code
+    response = secured.test_client().get(path, headers={"Authorization": "Bearer s3cret-token"})
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -301,7 +299,7 @@ def test_token_accepted(secured: Flask, path: str) -> None:
 def test_wrong_token_refused(secured: Flask, authorization: str) -> None:
     """A wrong token, a wrong scheme or a bare token answers 401."""
     response = secured.test_client().get("/health", headers={"Authorization": authorization})
-    assert 401 == response.status_code
+    assert response.status_code == 401
 
 
 def test_non_ascii_token_refused_not_crashing(secured: Flask) -> None:
@@ -309,21 +307,21 @@ def test_non_ascii_token_refused_not_crashing(secured: Flask) -> None:
     response = secured.test_client().get(
         "/health", environ_base={"HTTP_AUTHORIZATION": "Bearer caf\u00e9"}
     )
-    assert 401 == response.status_code
+    assert response.status_code == 401
 
 
 @pytest.mark.parametrize("path", ["/health/ready", "/health/live"])
 def test_ready_and_live_are_open(secured: Flask, path: str) -> None:
     """Readiness and liveness never ask for the token."""
-    assert 200 == secured.test_client().get(path).status_code
+    assert secured.test_client().get(path).status_code == 200
 
 
 def test_plain_str_token() -> None:
     """The token may be a plain str; an empty one means no token."""
     app, _ = make_app(config={"FELIX_RELIABILITY_TOKEN": "abc"})
-    assert 401 == app.test_client().get("/health").status_code
+    assert app.test_client().get("/health").status_code == 401
     open_app, _ = make_app(config={"FELIX_RELIABILITY_TOKEN": ""})
-    assert 200 == open_app.test_client().get("/health").status_code
+    assert open_app.test_client().get("/health").status_code == 200
 
 
 # -- health -----------------------------------------------------------------------
@@ -339,14 +337,14 @@ def test_health_fails_while_ready_passes() -> None:
     app, _ = make_app(monitor=monitor)
     client = app.test_client()
     health = client.get("/health")
-    assert 503 == health.status_code
-    assert "application/health+json" == health.mimetype
-    assert "fail" == health.get_json()["status"]
+    assert health.status_code == 503
+    assert health.mimetype == "application/health+json"
+    assert health.get_json()["status"] == "fail"
     assert "alert:stuck_orders" in health.get_json()["checks"]
     ready = client.get("/health/ready")
-    assert 200 == ready.status_code
+    assert ready.status_code == 200
     assert {"database"} == set(ready.get_json()["checks"])
-    assert 200 == client.get("/health/live").status_code
+    assert client.get("/health/live").status_code == 200
 
 
 def test_ready_fails_when_a_check_fails() -> None:
@@ -354,8 +352,8 @@ def test_ready_fails_when_a_check_fails() -> None:
     monitor = HealthMonitor(checks={"database": lambda: False}, clock=FakeClock())
     app, _ = make_app(monitor=monitor)
     response = app.test_client().get("/health/ready")
-    assert 503 == response.status_code
-    assert "fail" == response.get_json()["status"]
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "fail"
 
 
 def test_non_finite_values_are_json_null() -> None:
@@ -383,7 +381,7 @@ def test_running_monitor_serves_its_latest_report() -> None:
             time.sleep(0.001)
         app.test_client().get("/health")
         app.test_client().get("/api/metrics/alerts")
-        assert 1 == len(calls)
+        assert len(calls) == 1
     finally:
         monitor.stop()
 
@@ -399,11 +397,11 @@ def test_custom_paths() -> None:
         prometheus_registry=CollectorRegistry(),
     )
     client = app.test_client()
-    assert 200 == client.get("/status").status_code
-    assert 200 == client.get("/status/ready").status_code
-    assert 200 == client.get("/ops/alerts").status_code
-    assert 200 == client.get("/prom").status_code
-    assert 404 == client.get("/health").status_code
+    assert client.get("/status").status_code == 200
+    assert client.get("/status/ready").status_code == 200
+    assert client.get("/ops/alerts").status_code == 200
+    assert client.get("/prom").status_code == 200
+    assert client.get("/health").status_code == 404
 
 
 def test_root_paths() -> None:
@@ -412,8 +410,8 @@ def test_root_paths() -> None:
         config={"FELIX_RELIABILITY_URL_PREFIX": "/", "FELIX_RELIABILITY_HEALTH_PATH": "/"}
     )
     client = app.test_client()
-    assert 200 == client.get("/alerts").status_code
-    assert 200 == client.get("/ready").status_code
+    assert client.get("/alerts").status_code == 200
+    assert client.get("/ready").status_code == 200
 
 
 # -- configuration ------------------------------------------------------------------
@@ -463,11 +461,11 @@ def test_several_apps_in_one_process() -> None:
     extension.init_app(first)
     extension.init_app(second)
     assert first.extensions["felix_reliability"] is not second.extensions["felix_reliability"]
-    assert 401 == first.test_client().get("/api/metrics/alerts").status_code
-    assert 200 == second.test_client().get("/ops/alerts").status_code
-    assert 404 == second.test_client().get("/api/metrics/alerts").status_code
+    assert first.test_client().get("/api/metrics/alerts").status_code == 401
+    assert second.test_client().get("/ops/alerts").status_code == 200
+    assert second.test_client().get("/api/metrics/alerts").status_code == 404
     authorized = {"Authorization": "Bearer first-token"}
-    assert 200 == first.test_client().get("/api/metrics/alerts", headers=authorized).status_code
+    assert first.test_client().get("/api/metrics/alerts", headers=authorized).status_code == 200
 
 
 def test_repr_names_the_parts() -> None:
@@ -512,9 +510,9 @@ def test_bad_query_is_a_json_400(url: str) -> None:
     metrics.increment("orders")
     app, _ = make_app(metrics=metrics, dead_letters=MemoryDeadLetterStore())
     response = app.test_client().get(url)
-    assert 400 == response.status_code
+    assert response.status_code == 400
     body = response.get_json()
-    assert "bad_request" == body["error"]
+    assert body["error"] == "bad_request"
     assert len(body["message"]) < 200
 
 
@@ -534,17 +532,17 @@ def test_success_rate_and_failures_of_notifications() -> None:
     app, _ = make_app(metrics=metrics)
     client = app.test_client()
     rate = client.get("/api/metrics/notifications/success-rate?hours=24").get_json()
-    assert {
+    assert rate == {
         "operation": "telegram.send_message",
         "hours": 24,
         "successes": 3.0,
         "failures": 1.0,
         "successRate": 0.75,
-    } == rate
+    }
     failures = client.get("/api/metrics/notifications/failures").get_json()
-    assert 1 == failures["hours"]
-    assert 1.0 == failures["failures"]
-    assert {"circuit_open": 1.0} == failures["deadLettersByReason"]
+    assert failures["hours"] == 1
+    assert failures["failures"] == 1.0
+    assert failures["deadLettersByReason"] == {"circuit_open": 1.0}
 
 
 def test_old_dead_letter_reasons_drop_out_of_the_window() -> None:
@@ -555,7 +553,7 @@ def test_old_dead_letter_reasons_drop_out_of_the_window() -> None:
     clock.advance(7200)
     app, _ = make_app(metrics=metrics, clock=clock)
     failures = app.test_client().get("/api/metrics/notifications/failures").get_json()
-    assert {} == failures["deadLettersByReason"]
+    assert failures["deadLettersByReason"] == {}
 
 
 def test_success_rate_without_calls_is_null() -> None:
@@ -573,7 +571,7 @@ def test_notification_operation_is_configurable() -> None:
         metrics=metrics, config={"FELIX_RELIABILITY_NOTIFICATION_OPERATION": "sms.send"}
     )
     body = app.test_client().get("/api/metrics/notifications/success-rate").get_json()
-    assert ("sms.send", 1.0) == (body["operation"], body["successRate"])
+    assert (body["operation"], body["successRate"]) == ("sms.send", 1.0)
 
 
 def test_dead_letters_listing() -> None:
@@ -590,15 +588,15 @@ def test_dead_letters_listing() -> None:
         )
     app, _ = make_app(dead_letters=store)
     body = app.test_client().get("/api/metrics/dead-letters?limit=2&offset=1").get_json()
-    assert (3, 2, 1) == (body["count"], body["limit"], body["offset"])
-    assert ["order 1", "order 2"] == [letter["payload"]["text"] for letter in body["deadLetters"]]
+    assert (body["count"], body["limit"], body["offset"]) == (3, 2, 1)
+    assert [letter["payload"]["text"] for letter in body["deadLetters"]] == ["order 1", "order 2"]
 
 
 def test_dead_letters_without_a_store_is_404() -> None:
     """Without a store, dead-letters answers 404 with a JSON error."""
     app, _ = make_app()
     response = app.test_client().get("/api/metrics/dead-letters")
-    assert (404, "not_found") == (response.status_code, response.get_json()["error"])
+    assert (response.status_code, response.get_json()["error"]) == (404, "not_found")
 
 
 def test_circuit_breakers_and_dashboard() -> None:
@@ -610,7 +608,7 @@ def test_circuit_breakers_and_dashboard() -> None:
     app, _ = make_app(registry=registry, dead_letters=store)
     client = app.test_client()
     breakers = client.get("/api/metrics/circuit-breakers").get_json()["circuitBreakers"]
-    assert [("telegram", "open")] == [(b["name"], b["state"]) for b in breakers]
+    assert [(b["name"], b["state"]) for b in breakers] == [("telegram", "open")]
     dashboard = client.get("/api/metrics/dashboard").get_json()
     assert {
         "status",
@@ -620,16 +618,16 @@ def test_circuit_breakers_and_dashboard() -> None:
         "notifications",
         "deadLetters",
     } == set(dashboard)
-    assert 0 == dashboard["deadLetters"]
-    assert "telegram" == dashboard["circuitBreakers"][0]["name"]
-    assert 24 == dashboard["notifications"]["last24h"]["hours"]
+    assert dashboard["deadLetters"] == 0
+    assert dashboard["circuitBreakers"][0]["name"] == "telegram"
+    assert dashboard["notifications"]["last24h"]["hours"] == 24
 
 
 def test_dashboard_without_store_or_registry() -> None:
     """Without a store and a registry, the dashboard shows null and an empty list."""
     app, _ = make_app()
     dashboard = app.test_client().get("/api/metrics/dashboard").get_json()
-    assert (None, []) == (dashboard["deadLetters"], dashboard["circuitBreakers"])
+    assert (dashboard["deadLetters"], dashboard["circuitBreakers"]) == (None, [])
 
 
 def test_alerts_endpoint() -> None:
@@ -640,8 +638,8 @@ def test_alerts_endpoint() -> None:
     )
     app, _ = make_app(monitor=monitor)
     body = app.test_client().get("/api/metrics/alerts").get_json()
-    assert "warn" == body["status"]
-    assert [
+    assert body["status"] == "warn"
+    assert body["alerts"] == [
         {
             "name": "stuck_orders",
             "severity": "warning",
@@ -649,7 +647,7 @@ def test_alerts_endpoint() -> None:
             "observed": 2.0,
             "threshold": 0.0,
         }
-    ] == body["alerts"]
+    ]
 
 
 def test_prometheus_text() -> None:
@@ -658,7 +656,7 @@ def test_prometheus_text() -> None:
     PrometheusMetrics(registry).increment("felix_calls", labels={**SEND, "outcome": "success"})
     app, _ = make_app(prometheus_registry=registry)
     response = app.test_client().get("/metrics")
-    assert 200 == response.status_code
+    assert response.status_code == 200
     assert response.content_type.startswith("text/plain")
     assert b"felix_calls_total{" in response.data
 
@@ -666,7 +664,7 @@ def test_prometheus_text() -> None:
 def test_no_prometheus_route_without_registry() -> None:
     """Without a registry there is no /metrics."""
     app, _ = make_app()
-    assert 404 == app.test_client().get("/metrics").status_code
+    assert app.test_client().get("/metrics").status_code == 404
 
 
 # -- counters ---------------------------------------------------------------------------
@@ -681,9 +679,9 @@ def test_in_memory_counter_series() -> None:
     metrics.increment("orders", 2)
     app, _ = make_app(metrics=metrics, clock=clock)
     body = app.test_client().get("/api/metrics/counters/orders?days=3").get_json()
-    assert [0.0, 1.0, 2.0] == [point["value"] for point in body["points"]]
-    assert 3.0 == body["total"]
-    assert ("orders", 3, "1d", "UTC") == (body["name"], body["days"], body["step"], body["tz"])
+    assert [point["value"] for point in body["points"]] == [0.0, 1.0, 2.0]
+    assert body["total"] == 3.0
+    assert (body["name"], body["days"], body["step"], body["tz"]) == ("orders", 3, "1d", "UTC")
     today = datetime.fromtimestamp(clock.wall()).astimezone().date()
     assert body["points"][-1]["end"] in {
         (today + timedelta(days=offset)).isoformat() for offset in (0, 1, 2)
@@ -694,7 +692,7 @@ def test_unknown_counter_is_404() -> None:
     """A counter the source does not know answers 404."""
     app, _ = make_app()
     response = app.test_client().get("/api/metrics/counters/orders")
-    assert 404 == response.status_code
+    assert response.status_code == 404
 
 
 class RecordingSource:
@@ -723,14 +721,14 @@ def test_custom_source_gets_local_midnights() -> None:
         .get_json()
     )
     _, periods = source.asked[0]
-    assert ["2025-12-18", "2025-12-25"] == [start.date().isoformat() for start, _ in periods]
+    assert [start.date().isoformat() for start, _ in periods] == ["2025-12-18", "2025-12-25"]
     assert all(start.hour == 0 and start.tzinfo is not None for start, _ in periods)
     assert periods[0][1] == periods[1][0]
-    assert ("7d", "America/New_York", 2.0) == (body["step"], body["tz"], body["total"])
-    assert [
+    assert (body["step"], body["tz"], body["total"]) == ("7d", "America/New_York", 2.0)
+    assert body["points"] == [
         {"start": "2025-12-18", "end": "2025-12-25", "value": 1.0},
         {"start": "2025-12-25", "end": "2026-01-01", "value": 1.0},
-    ] == body["points"]
+    ]
 
 
 def test_default_timezone_from_config() -> None:
@@ -738,8 +736,8 @@ def test_default_timezone_from_config() -> None:
     source = RecordingSource()
     app, _ = make_app(counters=source, config={"FELIX_RELIABILITY_TIMEZONE": "Europe/Berlin"})
     body = app.test_client().get("/api/metrics/counters/orders?days=1").get_json()
-    assert "Europe/Berlin" == body["tz"]
-    assert "Europe/Berlin" == str(source.asked[0][1][0][0].tzinfo)
+    assert body["tz"] == "Europe/Berlin"
+    assert str(source.asked[0][1][0][0].tzinfo) == "Europe/Berlin"
 
 
 def test_source_with_wrong_number_of_values_is_a_bug() -> None:
@@ -754,7 +752,7 @@ def test_metrics_counter_source_edges() -> None:
     metrics = InMemoryMetrics(clock=FakeClock())
     metrics.increment("orders")
     source = MetricsCounterSource(metrics)
-    assert [] == source.counts("orders", [])
+    assert source.counts("orders", []) == []
     start = datetime(2026, 1, 1).astimezone()
     periods = [
         (start, start + timedelta(days=1)),

@@ -12,19 +12,20 @@ It serves ``/health`` (the full report), ``/health/ready`` (dependency
 checks only), ``/health/live``, a JSON API under ``/api/metrics`` and, when
 a Prometheus registry is given, the Prometheus text at ``/metrics``.
 
-Configuration keys (read by `FelixReliability.init_app`):
+Configuration keys, read by `FelixReliability.init_app`:
 
-========================================== ================= ====================================
-key                                        default           meaning
-========================================== ================= ====================================
-``FELIX_RELIABILITY_TOKEN``                ``None``          bearer token for all but ready/live
-``FELIX_RELIABILITY_URL_PREFIX``           ``/api/metrics``  where the JSON API lives
-``FELIX_RELIABILITY_HEALTH_PATH``          ``/health``       the health report (+ /ready, /live)
-``FELIX_RELIABILITY_METRICS_PATH``         ``/metrics``      Prometheus text (with a registry)
-``FELIX_RELIABILITY_TRUST_REQUEST_ID``     ``True``          take the caller's request id
-``FELIX_RELIABILITY_NOTIFICATION_OPERATION`` ``telegram.send_message`` the notifications' operation
-``FELIX_RELIABILITY_TIMEZONE``             ``UTC``           default ``tz`` of the counters
-========================================== ================= ====================================
+- ``FELIX_RELIABILITY_TOKEN`` (default None): the bearer token asked for
+  everything but ``/health/ready`` and ``/health/live``; a str or a `Secret`.
+- ``FELIX_RELIABILITY_URL_PREFIX`` (``"/api/metrics"``): where the JSON API lives.
+- ``FELIX_RELIABILITY_HEALTH_PATH`` (``"/health"``): the health report; readiness
+  and liveness are at ``<path>/ready`` and ``<path>/live``.
+- ``FELIX_RELIABILITY_METRICS_PATH`` (``"/metrics"``): the Prometheus text, when
+  a Prometheus registry is given.
+- ``FELIX_RELIABILITY_TRUST_REQUEST_ID`` (True): take the caller's request id;
+  turn it off when the app faces untrusted clients with no proxy in front.
+- ``FELIX_RELIABILITY_NOTIFICATION_OPERATION`` (``"telegram.send_message"``):
+  the ``operation`` label the notification endpoints read.
+- ``FELIX_RELIABILITY_TIMEZONE`` (``"UTC"``): the default ``tz`` of ``counters``.
 
 Needs the ``flask`` extra.
 
