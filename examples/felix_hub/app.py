@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import attrs
-from flask import Flask, Response, jsonify, request
+from examples.felix_hub.notify import OPERATION, Notifier, build_notifier
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from felix_reliability import (
     AlertSeverity,
@@ -37,8 +37,6 @@ from felix_reliability import (
     replay_dead_letters,
 )
 from felix_reliability.adapters.flask import FelixReliability
-
-from examples.felix_hub.notify import OPERATION, Notifier, build_notifier
 
 STATUSES = ("new", "confirmed", "shipped", "delivered", "cancelled")
 STUCK_AFTER = 24 * 3600.0
@@ -181,6 +179,7 @@ class Hub:
     metrics: InMemoryMetrics
     monitor: HealthMonitor
     clock: Clock
+    closing: list[Callable[[], object]] = attrs.field(factory=list)
 
 
 def _text_for(order: dict[str, object]) -> str:
@@ -237,57 +236,74 @@ def create_app(
     )
     hub = Hub(db, notifier, store, breakers, metrics, monitor, clock)
     app.extensions["felix_hub"] = hub
-
-    def notify(order: dict[str, object]) -> dict[str, object]:
-        delivery = notifier.send_message(
-            str(order["chat_id"]), _text_for(order), order_id=order["id"]
-        )
-        return {
-            "ok": delivery.ok,
-            "attempts": delivery.attempts,
-            "deadLetterId": delivery.dead_letter_id,
-        }
-
-    @app.post("/orders")
-    def create_order() -> tuple[Response, int]:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return jsonify(error="a JSON object is required"), 400
-        fields = {key: body.get(key) for key in ("mechanic", "part", "chat_id")}
-        if not all(isinstance(value, str | int) and str(value) for value in fields.values()):
-            return jsonify(error="mechanic, part and chat_id are required"), 400
-        order = db.create_order(str(fields["mechanic"]), str(fields["part"]), str(fields["chat_id"]))
-        log.info("Order created successfully", orderId=order["id"], mechanic=order["mechanic"])
-        return jsonify(order=order, notification=notify(order)), 201
-
-    @app.get("/orders/<int:order_id>")
-    def show_order(order_id: int) -> tuple[Response, int]:
-        order = db.get_order(order_id)
-        if order is None:
-            return jsonify(error="no such order"), 404
-        return jsonify(order=order), 200
-
-    @app.route("/orders/<int:order_id>", methods=["PATCH"])
-    @app.post("/orders/<int:order_id>/status")
-    def change_status(order_id: int) -> tuple[Response, int]:
-        body = request.get_json(silent=True)
-        status = body.get("status") if isinstance(body, dict) else None
-        if status not in STATUSES:
-            return jsonify(error=f"status must be one of {', '.join(STATUSES)}"), 400
-        changed = db.change_status(order_id, str(status))
-        if changed is None:
-            return jsonify(error="no such order"), 404
-        old, order = changed
-        log.info("Order status changed", orderId=order_id, old=old, new=status)
-        return jsonify(order=order, notification=notify(order)), 200
-
-    @app.cli.command("replay-notifications")
-    def replay_command() -> None:
-        """Send the dead-lettered notifications again."""
-        report = replay_notifications(app)
-        print(f"replayed {len(report[0])}, failed {len(report[1])}, skipped {len(report[2])}")  # noqa: T201
-
+    app.register_blueprint(orders)
     return app
+
+
+orders = Blueprint("orders", __name__, cli_group=None)
+
+
+def _hub() -> Hub:
+    hub: Hub = current_app.extensions["felix_hub"]
+    return hub
+
+
+def _notify(order: dict[str, object]) -> dict[str, object]:
+    delivery = _hub().notifier.send_message(
+        str(order["chat_id"]), _text_for(order), order_id=order["id"]
+    )
+    return {
+        "ok": delivery.ok,
+        "attempts": delivery.attempts,
+        "deadLetterId": delivery.dead_letter_id,
+    }
+
+
+@orders.post("/orders")
+def create_order() -> tuple[Response, int]:
+    """Create an order from a JSON body with mechanic, part and chat_id; notify the mechanic."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify(error="a JSON object is required"), 400
+    fields = [body.get(key) for key in ("mechanic", "part", "chat_id")]
+    if not all(isinstance(value, str | int) and str(value) for value in fields):
+        return jsonify(error="mechanic, part and chat_id are required"), 400
+    mechanic, part, chat_id = (str(value) for value in fields)
+    order = _hub().database.create_order(mechanic, part, chat_id)
+    log.info("Order created successfully", orderId=order["id"], mechanic=order["mechanic"])
+    return jsonify(order=order, notification=_notify(order)), 201
+
+
+@orders.get("/orders/<int:order_id>")
+def show_order(order_id: int) -> tuple[Response, int]:
+    """Return one order."""
+    order = _hub().database.get_order(order_id)
+    if order is None:
+        return jsonify(error="no such order"), 404
+    return jsonify(order=order), 200
+
+
+@orders.route("/orders/<int:order_id>", methods=["PATCH"])
+@orders.post("/orders/<int:order_id>/status")
+def change_status(order_id: int) -> tuple[Response, int]:
+    """Change an order's status from a JSON body with status; notify the mechanic."""
+    body = request.get_json(silent=True)
+    status = body.get("status") if isinstance(body, dict) else None
+    if status not in STATUSES:
+        return jsonify(error=f"status must be one of {', '.join(STATUSES)}"), 400
+    changed = _hub().database.change_status(order_id, str(status))
+    if changed is None:
+        return jsonify(error="no such order"), 404
+    old, order = changed
+    log.info("Order status changed", orderId=order_id, old=old, new=status)
+    return jsonify(order=order, notification=_notify(order)), 200
+
+
+@orders.cli.command("replay-notifications")
+def replay_command() -> None:
+    """Send the dead-lettered notifications again."""
+    replayed, failed, skipped = replay_notifications(current_app)
+    print(f"replayed {len(replayed)}, failed {len(failed)}, skipped {len(skipped)}")
 
 
 def replay_notifications(app: Flask) -> tuple[list[str], list[str], list[str]]:
@@ -301,11 +317,24 @@ def replay_notifications(app: Flask) -> tuple[list[str], list[str], list[str]]:
     return list(report.replayed), list(report.failed), list(report.skipped)
 
 
-def main() -> None:  # pragma: no cover - the interactive entry point
-    """Run felix_hub on 127.0.0.1:5000 (to a FakeTelegramServer without TELEGRAM_BOT_TOKEN)."""
+def shutdown(app: Flask) -> None:
+    """Stop the monitor and close the notifier's HTTP client and the dead-letter store."""
+    hub: Hub = app.extensions["felix_hub"]
+    hub.monitor.stop()
+    hub.notifier.close()
+    hub.dead_letters.close()
+    for close in hub.closing:
+        close()
+
+
+def create_app_from_env() -> Flask:
+    """Build the app from the environment (see README.md).
+
+    Without ``TELEGRAM_BOT_TOKEN`` a local FakeTelegramServer is started and
+    closed by `shutdown`.
+    """
     from felix_reliability.testing import FakeTelegramServer  # noqa: PLC0415 - only without a token
 
-    configure_logging("INFO")
     data = Path(os.environ.get("FELIX_HUB_DATA", "felix_hub_data"))
     data.mkdir(exist_ok=True)
     token = os.environ.get("TELEGRAM_BOT_TOKEN")
@@ -323,16 +352,21 @@ def main() -> None:  # pragma: no cover - the interactive entry point
         telegram_base_url=base_url,
         config={"FELIX_RELIABILITY_TOKEN": os.environ.get("FELIX_HUB_API_TOKEN", "")},
     )
+    if fake is not None:
+        app.extensions["felix_hub"].closing.append(fake.close)
+    return app
+
+
+def main() -> None:
+    """Run felix_hub on 127.0.0.1 (PORT, default 5000) with the monitor's background thread."""
+    configure_logging("INFO")
+    app = create_app_from_env()
     hub: Hub = app.extensions["felix_hub"]
     hub.monitor.start(interval=30.0)
-    stop = threading.Event()
     try:
         app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
     finally:
-        stop.set()
-        hub.monitor.stop()
-        if fake is not None:
-            fake.close()
+        shutdown(app)
 
 
 if __name__ == "__main__":  # pragma: no cover
