@@ -279,6 +279,9 @@ class FelixReliability:
             at ``/metrics``; without it there is no ``/metrics``.
         clock: Time for request durations and counter dates.
 
+    Raises:
+        TypeError: If *counters* has no ``counts`` method.
+
     .. versionadded:: 0.1.0
     """
 
@@ -324,7 +327,10 @@ class FelixReliability:
         health = _config_path(app, "HEALTH_PATH", "/health")
         metrics_path = _config_path(app, "METRICS_PATH", "/metrics")
         timezone = _config_text(app, "TIMEZONE", "UTC")
-        _zone(timezone, "FELIX_RELIABILITY_TIMEZONE")
+        if _zone(timezone) is None:
+            raise ValueError(
+                "FELIX_RELIABILITY_TIMEZONE must be an IANA time zone such as Europe/Berlin"
+            )
         app.extensions[EXTENSION_KEY] = _State(
             monitor=self.monitor,
             registry=self.registry,
@@ -511,19 +517,16 @@ def _int_param(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def _zone(key: str, name: str = "tz") -> tzinfo:
+def _zone(key: str) -> tzinfo | None:
+    """Return the time zone named *key* (IANA name or UTC), or None if there is none."""
     if key.upper() == "UTC":
         return UTC
     if not _TIMEZONE.fullmatch(key) or ".." in key or key.startswith("/"):
-        raise (_BadRequest if name == "tz" else ValueError)(
-            f"{name} must be an IANA time zone such as Europe/Berlin"
-        )
+        return None
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError):
-        raise (_BadRequest if name == "tz" else ValueError)(
-            f"{name} must be an IANA time zone such as Europe/Berlin"
-        ) from None
+        return None
 
 
 def _iso(epoch: float) -> str:
@@ -690,6 +693,8 @@ def _counter(name: str) -> Response:
         raise _BadRequest("days must be a multiple of step")
     tz_name = request.args.get("tz", state.timezone)
     zone = _zone(tz_name[: _MAX_PARAM_LENGTH + 1])
+    if zone is None:
+        raise _BadRequest("tz must be an IANA time zone such as Europe/Berlin")
     periods = _periods(days, step, zone, state.clock.wall())
     try:
         values = state.counters.counts(name, periods)
