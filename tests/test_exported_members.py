@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "felix_reliability.adapters.opentelemetry",
     "felix_reliability.adapters.prometheus",
     "felix_reliability.adapters.structlog",
+    "felix_reliability.adapters.telegram",
     "felix_reliability.exceptions",
     "felix_reliability.testing",
 ]

@@ -53,6 +53,7 @@ from felix_reliability._dead_letters import (
     open_dead_letter_store,
     read_jsonl_letters,
 )
+from felix_reliability._guard import Guard
 from felix_reliability._health import (
     Alert,
     AlertChange,
@@ -134,6 +135,7 @@ __all__ = [
     "FailureRate",
     "FailureSpikeRule",
     "GiveUpReason",
+    "Guard",
     "HealthMonitor",
     "HealthReport",
     "HealthStatus",

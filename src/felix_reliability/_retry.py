@@ -623,7 +623,8 @@ class RetryPolicy:
     # -- the private entry points (internal to the package: Guard calls them) --
     #
     # `_execute` and `_execute_async` run *fn* under the policy with the metrics
-    # label *operation*; *on_give_up*, when given, is called after the policy's
+    # label *operation*, from *start* (this policy's clock; default: now);
+    # *on_give_up*, when given, is called after the policy's
     # own `on_give_up` with the same `RetryState`, so a caller composing the
     # policy (Guard) learns why retrying ended for this one call. The public
     # `call()` and the decorators are thin wrappers over them.
@@ -636,10 +637,12 @@ class RetryPolicy:
         *,
         operation: str,
         on_give_up: StateCallback | None = None,
+        start: float | None = None,
     ) -> T:
         if self.budget is not None:
             self.budget.record_call()
-        start = self.clock.monotonic()
+        if start is None:
+            start = self.clock.monotonic()
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - classified by the policy
@@ -672,10 +675,12 @@ class RetryPolicy:
         *,
         operation: str,
         on_give_up: StateCallback | None = None,
+        start: float | None = None,
     ) -> T:
         if self.budget is not None:
             self.budget.record_call()
-        start = self.clock.monotonic()
+        if start is None:
+            start = self.clock.monotonic()
         try:
             result = await fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - classified by the policy
