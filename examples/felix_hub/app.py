@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 
 import attrs
-from examples.felix_hub.notify import OPERATION, Notifier, build_notifier
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from felix_reliability import (
@@ -22,7 +21,6 @@ from felix_reliability import (
     BreakerOpenRule,
     BreakerRegistry,
     CheckRule,
-    CircuitBreaker,
     Clock,
     DeadLetter,
     DeadLetterBacklogRule,
@@ -37,6 +35,7 @@ from felix_reliability import (
     replay_dead_letters,
 )
 from felix_reliability.adapters.flask import FelixReliability
+from felix_reliability.adapters.telegram import OPERATION, TelegramNotifier
 
 STATUSES = ("new", "confirmed", "shipped", "delivered", "cancelled")
 STUCK_AFTER = 24 * 3600.0
@@ -173,7 +172,7 @@ class Hub:
     """Everything the app wires together, kept in ``app.extensions["felix_hub"]``."""
 
     database: Database
-    notifier: Notifier
+    notifier: TelegramNotifier
     dead_letters: SQLiteDeadLetterStore
     breakers: BreakerRegistry
     metrics: InMemoryMetrics
@@ -201,17 +200,20 @@ def create_app(
     app.config.update(config or {})
     db = Database(database, clock)
     metrics = InMemoryMetrics(clock=clock)
-    breakers = BreakerRegistry()
-    breaker = breakers.register(CircuitBreaker(name="telegram", clock=clock, metrics=metrics))
     store = SQLiteDeadLetterStore(dead_letters)
-    notifier = build_notifier(
-        token=telegram_token,
+    # Write-ahead: a pending letter is on disk before the first attempt, so a
+    # worker killed mid-send loses nothing; it is deleted once Telegram answers.
+    notifier = TelegramNotifier(
+        telegram_token,
         base_url=telegram_base_url,
-        breaker=breaker,
         dead_letters=store,
         metrics=metrics,
+        write_ahead=True,
         clock=clock,
     )
+    breakers = BreakerRegistry()
+    if notifier.breaker is not None:
+        breakers.register(notifier.breaker)
     send = {"operation": OPERATION}
     monitor = HealthMonitor(
         metrics=metrics,
