@@ -15,6 +15,7 @@ import felix_reliability
 DOCS_API = Path(__file__).parents[1] / "docs" / "api"
 PUBLIC_MODULES = [
     "felix_reliability",
+    "felix_reliability.adapters.flask",
     "felix_reliability.adapters.opentelemetry",
     "felix_reliability.adapters.prometheus",
     "felix_reliability.adapters.structlog",
