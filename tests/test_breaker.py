@@ -704,6 +704,20 @@ def test_a_closed_record_reloaded_schedules_the_next_sync() -> None:
     assert store.calls == ["load"]
 
 
+def test_a_probe_refused_because_another_process_closed_it_runs_as_a_closed_call() -> None:
+    """A half-open breaker whose store answers "closed elsewhere" admits the call closed."""
+    clock = FakeClock()
+    store = CountingStore(clock, interval=1.0)
+    breaker = make(clock, failure_threshold=1, recovery_timeout=1.0, store=store)
+    fail(breaker)
+    clock.advance(1)
+    store.acquire_probe("telegram", max_probes=1)  # another process probes ...
+    store.reset("telegram")  # ... and the circuit closes there
+    store.calls.clear()
+    assert "ok" == breaker.call(ok)
+    assert (CLOSED, ["acquire_probe"]) == (breaker.state, store.calls)
+
+
 def test_older_store_answers_are_ignored() -> None:
     """A record with an older generation than the breaker knows changes nothing."""
     breaker = make(failure_threshold=1)
