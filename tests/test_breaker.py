@@ -718,6 +718,17 @@ def test_a_probe_refused_because_another_process_closed_it_runs_as_a_closed_call
     assert (CLOSED, ["acquire_probe"]) == (breaker.state, store.calls)
 
 
+def test_a_time_window_breaker_with_a_polled_store_reloads_once_per_interval() -> None:
+    """A time-window policy takes the locked success path and still polls on schedule."""
+    clock = FakeClock()
+    store = CountingStore(clock, interval=1.0)
+    breaker = make(clock, trip=FailureRate(0.5, window=TimeWindow(10.0)), store=store)
+    clock.advance(1)
+    breaker.call(ok)
+    breaker.call(ok)
+    assert ["load"] == store.calls
+
+
 def test_older_store_answers_are_ignored() -> None:
     """A record with an older generation than the breaker knows changes nothing."""
     breaker = make(failure_threshold=1)
