@@ -87,7 +87,7 @@ def test_open_bumps_the_generation_and_sets_retry_after(
 ) -> None:
     """Opening moves to generation 1 with retry_after measured on the server's clock."""
     shared = store.open(name, expected_generation=0, open_for=60.0)
-    assert (OPEN, 1) == (shared.state, shared.generation)
+    assert (shared.state, shared.generation) == (OPEN, 1)
     assert shared.retry_after is not None
     assert 59.0 < shared.retry_after <= 60.0
 
@@ -114,7 +114,7 @@ def test_an_open_record_not_yet_due_grants_nothing(store: RedisBreakerStore, nam
     """Before the open period ends, acquire_probe stays open and refuses."""
     store.open(name, expected_generation=0, open_for=60.0)
     grant = store.acquire_probe(name, max_probes=1)
-    assert (False, OPEN, 1) == (grant.granted, grant.shared.state, grant.shared.generation)
+    assert (grant.granted, grant.shared.state, grant.shared.generation) == (False, OPEN, 1)
 
 
 def test_a_due_record_moves_to_half_open_and_grants(store: RedisBreakerStore, name: str) -> None:
@@ -134,8 +134,8 @@ def test_half_open_grants_at_most_max_probes_across_stores(url: str, name: str) 
         second.acquire_probe(name, max_probes=2).granted,
         first.acquire_probe(name, max_probes=2).granted,
     ]
-    assert [True, True, False, False] == grants
-    assert 2 == first.load(name).probes
+    assert grants == [True, True, False, False]
+    assert first.load(name).probes == 2
 
 
 def test_probe_successes_from_two_stores_close_it(url: str, name: str) -> None:
@@ -161,7 +161,7 @@ def test_a_failed_probe_reopens(store: RedisBreakerStore, name: str) -> None:
     shared = store.release_probe(
         name, generation=generation, success=False, success_threshold=1, open_for=30.0
     )
-    assert (OPEN, 3) == (shared.state, shared.generation)
+    assert (shared.state, shared.generation) == (OPEN, 3)
     assert shared.retry_after is not None
     assert shared.retry_after > 29.0
 
@@ -214,7 +214,7 @@ def test_a_dead_holders_lease_expires(url: str, name: str) -> None:
     assert holder.acquire_probe(name, max_probes=1).granted
     assert not other.acquire_probe(name, max_probes=1).granted
     time.sleep(0.06)  # a Redis key expiry: no clock seam
-    assert 0 == other.load(name).probes
+    assert other.load(name).probes == 0
     assert other.acquire_probe(name, max_probes=1).granted
 
 
@@ -255,8 +255,8 @@ def test_from_url_sets_short_timeouts_and_no_retries(url: str) -> None:
     """from_url's client waits 250 ms at most and never retries."""
     store = RedisBreakerStore.from_url(url)
     kwargs = store.client.connection_pool.connection_kwargs
-    assert (0.25, 0.25) == (kwargs["socket_timeout"], kwargs["socket_connect_timeout"])
-    assert 0 == store.client.get_retry().get_retries()
+    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (0.25, 0.25)
+    assert store.client.get_retry().get_retries() == 0
 
 
 def test_the_constructor_takes_a_client(url: str, name: str) -> None:
@@ -279,18 +279,18 @@ def test_an_outage_falls_back_to_local_state_with_one_warning(
         name=name, failure_threshold=2, recovery_timeout=5.0, clock=clock, store=store
     )
     with caplog.at_level(logging.INFO, logger="felix_reliability.redis"):
-        assert "ok" == breaker.call(ok)
+        assert breaker.call(ok) == "ok"
         fail(breaker)
         fail(breaker)
         with pytest.raises(CircuitOpenError):
             breaker.call(ok)
         clock.advance(5)
-        assert "ok" == breaker.call(ok)
+        assert breaker.call(ok) == "ok"
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
-    assert 1 == len(warnings)
+    assert len(warnings) == 1
     assert "Redis failed" in warnings[0].getMessage()
     # The open and the probe came 5 s apart: two attempts, the rest waited sync_interval.
-    assert 2.0 == metrics.total(STORE_ERRORS, {"breaker": name})
+    assert metrics.total(STORE_ERRORS, {"breaker": name}) == 2.0
 
 
 def test_no_redis_call_within_sync_interval_of_a_failure(name: str) -> None:
@@ -302,10 +302,10 @@ def test_no_redis_call_within_sync_interval_of_a_failure(name: str) -> None:
     store.load(name)
     clock.advance(1.9)
     store.load(name)
-    assert 1.0 == metrics.total(STORE_ERRORS)
+    assert metrics.total(STORE_ERRORS) == 1.0
     clock.advance(0.1)
     store.load(name)
-    assert 2.0 == metrics.total(STORE_ERRORS)
+    assert metrics.total(STORE_ERRORS) == 2.0
 
 
 def test_a_failing_metrics_collector_is_logged(name: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -355,16 +355,16 @@ def test_sharing_resumes_and_the_shared_record_wins(
     breaker = CircuitBreaker(
         name=name, failure_threshold=1, recovery_timeout=60.0, clock=clock, store=store
     )
-    assert "ok" == breaker.call(ok)
+    assert breaker.call(ok) == "ok"
     set_port(store, free_port())
     fail(breaker)  # trips locally: generation 1 here, still 0 in Redis
-    assert OPEN == breaker.state
+    assert breaker.state == OPEN
     set_port(store, redis_server.port)
     other.open(name, expected_generation=0, open_for=None)  # meanwhile: forced open
     clock.advance(1)
     with caplog.at_level(logging.INFO, logger="felix_reliability.redis"):
         shared = store.load(name)
-    assert (OPEN, None) == (shared.state, shared.retry_after)
+    assert (shared.state, shared.retry_after) == (OPEN, None)
     assert shared.generation > 1
     assert "Redis answers again" in caplog.text
     other.reset(name)
@@ -376,10 +376,10 @@ def test_a_lost_record_moves_the_generation_ahead(url: str, name: str) -> None:
     store = RedisBreakerStore.from_url(url)
     breaker = CircuitBreaker(name=name, failure_threshold=1, recovery_timeout=60.0, store=store)
     fail(breaker)
-    assert OPEN == breaker.state
-    store.client.delete(*store._core.keys(name))  # noqa: SLF001 - the record is lost
+    assert breaker.state == OPEN
+    store.client.delete(*store._core.keys(name))
     breaker.reset()
-    assert (CLOSED, 2) == (breaker.state, store.load(name).generation)
+    assert (breaker.state, store.load(name).generation) == (CLOSED, 2)
 
 
 def test_a_stale_generation_from_the_outage_never_matches(url: str, name: str) -> None:
@@ -388,10 +388,10 @@ def test_a_stale_generation_from_the_outage_never_matches(url: str, name: str) -
     store = RedisBreakerStore.from_url(url, clock=clock)
     set_port(store, free_port())
     local = store.open(name, expected_generation=0, open_for=60.0)
-    set_port(store, int(url.rsplit(":", 1)[1].split("/")[0]))
+    set_port(store, int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0]))
     clock.advance(1)
     shared = store.open(name, expected_generation=local.generation, open_for=60.0)
-    assert CLOSED == shared.state
+    assert shared.state == CLOSED
 
 
 def test_a_hung_redis_costs_one_timeout_per_sync_interval(
@@ -429,7 +429,7 @@ def test_stopping_redis_mid_run(redis_server: RedisServer, name: str) -> None:
         for _ in range(rounds):
             for breaker in workers:
                 started = time.perf_counter()
-                assert "ok" == breaker.call(ok)
+                assert breaker.call(ok) == "ok"
                 slowest = max(slowest, time.perf_counter() - started)
 
     run(50)
@@ -473,9 +473,9 @@ def test_the_async_store_follows_the_protocol(url: str, name: str) -> None:
 
     answers = asyncio.run(scenario())
     sync = RedisBreakerStore.from_url(url)
-    assert 0.5 == answers[0]
+    assert answers[0] == 0.5
     assert SharedState(CLOSED, 0) == answers[1]
-    assert (OPEN, 1) == (answers[2].state, answers[2].generation)  # type: ignore[attr-defined]
+    assert (answers[2].state, answers[2].generation) == (OPEN, 1)  # type: ignore[attr-defined]
     assert answers[3].granted  # type: ignore[attr-defined]
     assert [SharedState(CLOSED, 3)] * 3 == [answers[4], answers[5], sync.load(name)]
 
@@ -507,7 +507,7 @@ def test_a_breaker_with_the_async_store_guards_coroutines(name: str, url: str) -
         await second.client.aclose()
         return one.state, two.state
 
-    assert (OPEN, OPEN) == asyncio.run(scenario())
+    assert asyncio.run(scenario()) == (OPEN, OPEN)
 
 
 def test_the_async_store_falls_back_without_redis(name: str) -> None:

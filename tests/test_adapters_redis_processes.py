@@ -148,7 +148,7 @@ def workers(redis_server: RedisServer) -> Iterator[list[Worker]]:
     context = multiprocessing.get_context("spawn")
     pool = [Worker(context, redis_server.url) for _ in range(4)]
     for one in pool:
-        assert "ready" == one.answer()
+        assert one.answer() == "ready"
     yield pool
     for one in pool:
         if one.process.is_alive():
@@ -167,14 +167,14 @@ def test_a_trip_in_one_worker_is_seen_by_the_others_within_sync_interval(
 ) -> None:
     """After worker 0 trips, workers 1-3 reject within sync_interval (plus slack)."""
     for one in workers:
-        assert "ok" == one.ask("call", name, True)
+        assert one.ask("call", name, True) == "ok"
     for one in workers[1:]:
         one.send("wait_open", name, 1.0)
     time.sleep(0.01)
-    assert "failed" == workers[0].ask("call", name, False)
+    assert workers[0].ask("call", name, False) == "failed"
     tripped = time.monotonic()
     seen = [one.answer() for one in workers[1:]]
-    assert ["rejected"] * 3 == [answer[0] for answer in seen]  # type: ignore[index]
+    assert [answer[0] for answer in seen] == ["rejected"] * 3  # type: ignore[index]
     delays = [answer[1] - tripped for answer in seen]  # type: ignore[index]
     assert max(delays) < SYNC + 0.15
 
@@ -182,8 +182,8 @@ def test_a_trip_in_one_worker_is_seen_by_the_others_within_sync_interval(
 def trip(workers: list[Worker], name: str) -> None:
     """Create the breaker in every worker, trip it in worker 0, and let the news spread."""
     for one in workers:
-        assert "ok" == one.ask("call", name, True)
-    assert "failed" == workers[0].ask("call", name, False)
+        assert one.ask("call", name, True) == "ok"
+    assert workers[0].ask("call", name, False) == "failed"
     time.sleep(0.06)  # the open period and sync_interval (0.05 s)
 
 
@@ -202,12 +202,12 @@ def test_cluster_wide_probes_never_exceed_the_limit(workers: list[Worker], name:
 def test_probe_successes_from_different_workers_close_it(workers: list[Worker], name: str) -> None:
     """success_threshold=4 is reached by one successful probe in each of four workers."""
     trip(workers, name)
-    assert ["ok"] * 4 == [one.ask("call", name, True) for one in workers]
+    assert [one.ask("call", name, True) for one in workers] == ["ok"] * 4
     # Each worker saw the record its own probe left: the last success closed it.
     expected = ["half_open", "half_open", "half_open", "closed"]
     assert expected == [one.ask("state", name) for one in workers]
-    assert ["ok"] * 4 == [one.ask("call", name, True) for one in workers]
-    assert ["closed"] * 4 == [one.ask("state", name) for one in workers]
+    assert [one.ask("call", name, True) for one in workers] == ["ok"] * 4
+    assert [one.ask("state", name) for one in workers] == ["closed"] * 4
 
 
 def test_a_killed_probe_holders_lease_expires(redis_server: RedisServer, name: str) -> None:
@@ -215,16 +215,16 @@ def test_a_killed_probe_holders_lease_expires(redis_server: RedisServer, name: s
     context = multiprocessing.get_context("spawn")
     doomed, survivor = Worker(context, redis_server.url), Worker(context, redis_server.url)
     try:
-        assert ["ready", "ready"] == [doomed.answer(), survivor.answer()]
+        assert [doomed.answer(), survivor.answer()] == ["ready", "ready"]
         trip([doomed, survivor], name)
-        assert "held" == doomed.ask("hold", name)
-        assert "held" == doomed.ask("hold", name)
+        assert doomed.ask("hold", name) == "held"
+        assert doomed.ask("hold", name) == "held"
         doomed.process.kill()
         doomed.process.join(timeout=10)
         answer = survivor.ask("call", name, True)
-        assert "rejected" == answer[0]  # type: ignore[index]
+        assert answer[0] == "rejected"  # type: ignore[index]
         time.sleep(0.1)  # the lease TTL (0.1 s, server clock)
-        assert "ok" == survivor.ask("call", name, True)
+        assert survivor.ask("call", name, True) == "ok"
     finally:
         survivor.send("stop", "")
         survivor.process.join(timeout=10)

@@ -714,8 +714,8 @@ def test_a_probe_refused_because_another_process_closed_it_runs_as_a_closed_call
     store.acquire_probe("telegram", max_probes=1)  # another process probes ...
     store.reset("telegram")  # ... and the circuit closes there
     store.calls.clear()
-    assert "ok" == breaker.call(ok)
-    assert (CLOSED, ["acquire_probe"]) == (breaker.state, store.calls)
+    assert breaker.call(ok) == "ok"
+    assert (breaker.state, store.calls) == (CLOSED, ["acquire_probe"])
 
 
 def test_a_time_window_breaker_with_a_polled_store_reloads_once_per_interval() -> None:
@@ -726,7 +726,7 @@ def test_a_time_window_breaker_with_a_polled_store_reloads_once_per_interval() -
     clock.advance(1)
     breaker.call(ok)
     breaker.call(ok)
-    assert ["load"] == store.calls
+    assert store.calls == ["load"]
 
 
 def test_older_store_answers_are_ignored() -> None:

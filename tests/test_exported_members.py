@@ -17,6 +17,7 @@ PUBLIC_MODULES = [
     "felix_reliability",
     "felix_reliability.adapters.opentelemetry",
     "felix_reliability.adapters.prometheus",
+    "felix_reliability.adapters.redis",
     "felix_reliability.exceptions",
     "felix_reliability.testing",
 ]

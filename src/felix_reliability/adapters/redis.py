@@ -75,7 +75,7 @@ if TYPE_CHECKING:
 
     from felix_reliability._metrics import MetricsCollector
 
-__all__ = ["STORE_ERRORS", "AsyncRedisBreakerStore", "RedisBreakerStore"]
+__all__ = ["AsyncRedisBreakerStore", "RedisBreakerStore", "STORE_ERRORS"]  # noqa: RUF022 - plain sorted(), as the exported-members test checks
 
 STORE_ERRORS: Final = "felix_breaker_store_errors"
 """The counter of failed Redis operations, labelled ``breaker`` (the breaker's name)."""
