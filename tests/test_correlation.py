@@ -137,3 +137,52 @@ def test_propagate_reaches_threads_in_fresh_copies() -> None:
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(wrapped, range(8)))
     assert results == [{"requestId": "outer", "orderId": 7, "worker": i} for i in range(8)]
+
+
+def test_the_same_binding_can_be_entered_again_while_active() -> None:
+    """Re-entering one instance nests like two bindings and unwinds in order."""
+    binding = bind_context(orderId=1)
+    with bind_context(request_id="r1", step="a"):
+        with binding:
+            with bind_context(orderId=2), binding, binding:
+                assert get_context() == {"requestId": "r1", "step": "a", "orderId": 1}
+            assert get_context() == {"requestId": "r1", "step": "a", "orderId": 1}
+        assert get_context() == {"requestId": "r1", "step": "a"}
+        with binding:
+            assert get_context()["orderId"] == 1
+
+
+def test_exiting_more_often_than_entering_is_an_error() -> None:
+    """An exit without a matching enter raises RuntimeError instead of corrupting the context."""
+    binding = bind_context(orderId=1)
+    with pytest.raises(RuntimeError, match="exited more often"):
+        binding.__exit__(None, None, None)
+
+
+def test_a_binding_without_fields_keeps_the_outer_fields() -> None:
+    """bind_context() with only an id (or nothing) keeps the outer fields as they are."""
+    with bind_context(orderId=1), bind_context(request_id="r2"):
+        assert get_context() == {"requestId": "r2", "orderId": 1}
+
+
+def test_inner_request_id_replaces_the_outer_one() -> None:
+    """An explicit inner id wins, and the outer one is back after the block."""
+    with bind_context(request_id="outer"):
+        with bind_context(request_id="inner"):
+            assert current_request_id() == "inner"
+        assert current_request_id() == "outer"
+
+
+def test_propagate_captures_at_wrap_time() -> None:
+    """A binding made after wrapping does not reach the wrapped function."""
+    with bind_context(request_id="early"):
+        wrapped = propagate(current_request_id)
+    with bind_context(request_id="late"):
+        assert wrapped() == "early"
+
+
+def test_get_context_returns_a_copy() -> None:
+    """Changing the returned dict does not change the context."""
+    with bind_context(orderId=1):
+        get_context()["orderId"] = 2
+        assert get_context()["orderId"] == 1

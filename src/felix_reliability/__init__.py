@@ -41,6 +41,17 @@ from felix_reliability._correlation import (
     propagate,
     sanitize_request_id,
 )
+from felix_reliability._dead_letters import (
+    DeadLetter,
+    DeadLetterReason,
+    DeadLetterSink,
+    DeadLetterStore,
+    JsonlDeadLetterSink,
+    LoggingDeadLetterSink,
+    MemoryDeadLetterStore,
+    open_dead_letter_store,
+    read_jsonl_letters,
+)
 from felix_reliability._health import (
     Alert,
     AlertChange,
@@ -60,8 +71,20 @@ from felix_reliability._health import (
     SuccessRateRule,
 )
 from felix_reliability._in_memory_metrics import InMemoryMetrics
+from felix_reliability._logging import (
+    CorrelationFilter,
+    CorrelationFormatter,
+    CorrelationLogger,
+    JsonFormatter,
+    RedactingFilter,
+    configure_logging,
+    current_trace_id,
+    get_logger,
+)
 from felix_reliability._metrics import MetricsCollector, NullMetrics
+from felix_reliability._replay import ReplayReport, replay_dead_letters
 from felix_reliability._secrets import Secret, redact
+from felix_reliability._sqlite import SQLiteDeadLetterStore
 
 __all__ = [
     "Alert",
@@ -89,17 +112,31 @@ __all__ = [
     "CircuitBreaker",
     "Clock",
     "ConsecutiveFailures",
+    "CorrelationFilter",
+    "CorrelationFormatter",
+    "CorrelationLogger",
+    "DeadLetter",
     "DeadLetterBacklogRule",
+    "DeadLetterReason",
+    "DeadLetterSink",
+    "DeadLetterStore",
     "FailureRate",
     "FailureSpikeRule",
     "HealthMonitor",
     "HealthReport",
     "HealthStatus",
     "InMemoryMetrics",
+    "JsonFormatter",
+    "JsonlDeadLetterSink",
+    "LoggingDeadLetterSink",
+    "MemoryDeadLetterStore",
     "MetricsCollector",
     "NullMetrics",
     "Outcome",
     "ProbeGrant",
+    "RedactingFilter",
+    "ReplayReport",
+    "SQLiteDeadLetterStore",
     "Secret",
     "SharedState",
     "StateChanged",
@@ -107,11 +144,17 @@ __all__ = [
     "SystemClock",
     "TimeWindow",
     "bind_context",
+    "configure_logging",
     "current_request_id",
+    "current_trace_id",
     "get_context",
+    "get_logger",
     "new_request_id",
+    "open_dead_letter_store",
     "propagate",
+    "read_jsonl_letters",
     "redact",
+    "replay_dead_letters",
     "sanitize_request_id",
 ]
 

@@ -112,7 +112,7 @@ class bind_context:  # noqa: N801 - used as a function, like contextlib's helper
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_fields", "_request_id", "_tokens")
+    __slots__ = ("_fields", "_outer_tokens", "_request_id", "_token")
 
     def __init__(self, *, request_id: str | None = None, **fields: object) -> None:
         if request_id is not None and sanitize_request_id(request_id) is None:
@@ -122,13 +122,22 @@ class bind_context:  # noqa: N801 - used as a function, like contextlib's helper
             )
         self._request_id = request_id
         self._fields = fields
-        self._tokens: list[Token[_State]] = []
+        self._token: Token[_State] | None = None
+        # Tokens of outer entries when the same instance is entered again while active.
+        self._outer_tokens: list[Token[_State]] | None = None
 
     def __enter__(self) -> None:
-        outer_id, outer_fields = _STATE.get()
-        request_id = self._request_id or outer_id or new_request_id()
-        fields = {**outer_fields, **self._fields} if outer_fields else self._fields
-        self._tokens.append(_STATE.set((request_id, fields)))
+        outer_id, fields = _STATE.get()
+        if not fields:
+            fields = self._fields
+        elif self._fields:
+            fields = {**fields, **self._fields}
+        token = _STATE.set((self._request_id or outer_id or new_request_id(), fields))
+        if self._token is not None:
+            if self._outer_tokens is None:
+                self._outer_tokens = []
+            self._outer_tokens.append(self._token)
+        self._token = token
 
     def __exit__(
         self,
@@ -136,7 +145,11 @@ class bind_context:  # noqa: N801 - used as a function, like contextlib's helper
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        _STATE.reset(self._tokens.pop())
+        token = self._token
+        if token is None:
+            raise RuntimeError("bind_context exited more often than it was entered")
+        _STATE.reset(token)
+        self._token = self._outer_tokens.pop() if self._outer_tokens else None
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Decorate *fn* so that each call runs inside a fresh binding."""

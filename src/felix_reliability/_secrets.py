@@ -17,21 +17,28 @@ DEFAULT_SECRET_KEYS: Final = frozenset(
 )
 
 # Shapes masked wherever they appear. Order matters: credentials in URLs and
-# Authorization values first, so a token inside them is masked once.
+# Authorization values first, so a token inside them is masked once. Each shape
+# has a needle that any match contains (in the case-folded text when the
+# pattern ignores case): a substring test is far cheaper than a regex search,
+# and most log lines hold no secret at all.
 _PATTERNS: Final = (
     # scheme://user:password@host -> scheme://[REDACTED]@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]*@"), rf"\1{MASK}@"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]*@"), rf"\1{MASK}@", "://", False),
     # Authorization: Bearer abc / authorization=abc
     (
         re.compile(
             r"(?i)\b(proxy-)?(authorization[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic|token)\s+)?[^\s,;\"'}]+"
         ),
         rf"\1\2{MASK}",
+        "authorization",
+        True,
     ),
-    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\1{MASK}"),
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\1{MASK}", "bearer", True),
     # Telegram bot tokens: <bot id>:<35 characters>, also inside /bot<token>/ URLs.
-    (re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}"), MASK),
+    (re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}"), MASK, ":", False),
 )
+# Letters that re's IGNORECASE matches to ASCII ones but str.lower() does not map there.
+_ASCII_FOLD: Final = str.maketrans({"\u0131": "i", "\u0130": "i", "\u017f": "s", "\u212a": "k"})
 
 _registry_lock = threading.Lock()
 _registered: frozenset[str] = frozenset()
@@ -105,8 +112,10 @@ def redact(text: str) -> str:
     for secret in _registered:
         if secret in text:
             text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    folded = text.lower() if text.isascii() else text.translate(_ASCII_FOLD).lower()
+    for pattern, replacement, needle, ignore_case in _PATTERNS:
+        if needle in (folded if ignore_case else text):
+            text = pattern.sub(replacement, text)
     return text
 
 
