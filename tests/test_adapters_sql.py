@@ -150,6 +150,24 @@ def test_a_failed_create_is_reported(tmp_path: Path) -> None:
         SqlDeadLetterStore(engine).count()
 
 
+def test_a_read_only_database_without_the_table_is_reported(tmp_path: Path) -> None:
+    """A CREATE refused while the table is still missing raises DeadLetterStoreError."""
+    path = tmp_path / "letters.db"
+    create_engine(f"sqlite:///{path}").connect().close()  # an empty database file
+    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with pytest.raises(DeadLetterStoreError, match="readonly"):
+        SqlDeadLetterStore(engine).count()
+
+
+def test_the_table_is_created_once(tmp_path: Path) -> None:
+    """A thread that waited for the creation lock finds the table made and does nothing."""
+    store = SqlDeadLetterStore(create_engine(f"sqlite:///{tmp_path / 'letters.db'}"))
+    assert store.count() == 0
+    store.table.create = None  # type: ignore[method-assign]  # creating again would fail
+    store._create()
+    assert store.count() == 0
+
+
 def test_a_failed_put_is_counted_and_raised(tmp_path: Path) -> None:
     """A write that fails raises DeadLetterStoreError and counts a write failure."""
     metrics = RecordingMetrics()

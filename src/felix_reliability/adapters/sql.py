@@ -102,6 +102,7 @@ def dead_letter_table(metadata: MetaData, name: str = "felix_dead_letters") -> T
         TypeError: If *name* is not a str.
 
     >>> from sqlalchemy import MetaData
+    >>> from felix_reliability.adapters.sql import dead_letter_table
     >>> sorted(dead_letter_table(MetaData()).columns.keys())
     ['body', 'created_us', 'id', 'operation', 'seq']
 
@@ -157,6 +158,7 @@ class SqlDeadLetterStore(_Masking):
         TypeError: If *engine_or_url* is neither an engine nor a str.
         DeadLetterStoreError: If *engine_or_url* is not a valid SQLAlchemy URL.
 
+    >>> from felix_reliability.adapters.sql import SqlDeadLetterStore
     >>> store = SqlDeadLetterStore("sqlite://")  # an in-memory SQLite database
     >>> store.count()
     0
@@ -217,19 +219,20 @@ class SqlDeadLetterStore(_Masking):
             self._engine.dispose(close=False)
             self._pid = os.getpid()
         if not self._created:
-            with self._lock:
-                if not self._created:
-                    self._create()
-                    self._created = True
+            self._create()
         return self._engine
 
     def _create(self) -> None:
-        try:
-            self._table.create(self._engine, checkfirst=True)
-        except SQLAlchemyError:
-            # Another process created it between the check and the CREATE.
-            if not inspect_database(self._engine).has_table(self._table.name):
-                raise
+        with self._lock:
+            if self._created:
+                return  # another thread did it while this one waited
+            try:
+                self._table.create(self._engine, checkfirst=True)
+            except SQLAlchemyError:
+                # Another process created it between the check and the CREATE.
+                if not inspect_database(self._engine).has_table(self._table.name):
+                    raise
+            self._created = True
 
     def _error(self, action: str, exc: BaseException) -> DeadLetterStoreError:
         return DeadLetterStoreError(
