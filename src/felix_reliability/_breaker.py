@@ -597,11 +597,13 @@ class CircuitBreaker:
 
             return guarded_async
 
+        monotonic = self._monotonic  # a closure cell reads faster than a slot
+
         @functools.wraps(fn)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             # The body of `call`, inlined: one Python frame less on the hot path.
             period = self._closed
-            if period is None or not (period.fast or self._monotonic() < period.fast_until):
+            if period is None or not (period.fast or monotonic() < period.fast_until):
                 until = self._reject_until  # the lock-free rejection, see _reject_fast
                 if until is not None:
                     left = until - self.clock.monotonic()
