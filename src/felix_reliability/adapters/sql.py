@@ -167,7 +167,16 @@ class SqlDeadLetterStore(_Masking):
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_clock", "_created", "_engine", "_lock", "_owned", "_pid", "_table")
+    __slots__ = (
+        "_clock",
+        "_created",
+        "_engine",
+        "_insert_statement",
+        "_lock",
+        "_owned",
+        "_pid",
+        "_table",
+    )
     sink_name = "sql"
 
     def __init__(
@@ -201,6 +210,7 @@ class SqlDeadLetterStore(_Masking):
         self._created = not create_table
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        self._insert_statement: Insert | None = None
 
     @property
     def engine(self) -> Engine:
@@ -248,12 +258,20 @@ class SqlDeadLetterStore(_Masking):
             raise self._error(action, exc) from exc
 
     def _insert(self, connection: Connection) -> Insert:
-        dialect = connection.dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert(self._table).on_conflict_do_nothing(index_elements=["id"])
-        if dialect == "sqlite":
-            return sqlite.insert(self._table).on_conflict_do_nothing(index_elements=["id"])
-        return insert(self._table)  # pragma: no cover - other databases: IntegrityError below
+        """Return the INSERT that ignores a stored id, built once per store."""
+        statement = self._insert_statement
+        if statement is None:
+            dialect = connection.dialect.name
+            if dialect == "postgresql":
+                statement = postgresql.insert(self._table).on_conflict_do_nothing(
+                    index_elements=["id"]
+                )
+            elif dialect == "sqlite":
+                statement = sqlite.insert(self._table).on_conflict_do_nothing(index_elements=["id"])
+            else:  # pragma: no cover - other databases: IntegrityError in put
+                statement = insert(self._table)
+            self._insert_statement = statement
+        return statement
 
     def put(self, letter: DeadLetter) -> None:
         """Write *letter* (masked) and return once it is committed.
