@@ -107,6 +107,17 @@ def test_a_committed_letter_is_seen_by_a_new_connection(
     store.close()
 
 
+@pytest.mark.services
+def test_nul_and_backslash_in_ids_and_operations(pg_engine: Engine) -> None:
+    """PostgreSQL text holds no NUL: ids and operations are escaped one-to-one."""
+    store = SqlDeadLetterStore(pg_engine, table=unique_table())
+    store.put(make_letter(1, id="a\x00", operation="op\x00"))
+    store.put(make_letter(2, id="a\\0", operation="op\\0"))
+    assert (store.get("a\x00").operation, store.get("a\\0").operation) == ("op\x00", "op\\0")  # type: ignore[union-attr]
+    assert [letter.id for letter in store.list(operation="op\x00")] == ["a\x00"]
+    assert (store.delete("a\x00"), store.count()) == (True, 1)
+
+
 def test_the_table_is_created_on_first_use_only(tmp_path: Path) -> None:
     """Construction touches nothing; the first operation creates the table and indexes."""
     engine = create_engine(f"sqlite:///{tmp_path / 'letters.db'}")
