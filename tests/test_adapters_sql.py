@@ -185,9 +185,10 @@ def test_a_failed_put_is_counted_and_raised(tmp_path: Path) -> None:
     store = SqlDeadLetterStore(
         create_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'letters.db'}"), metrics=metrics
     )
-    with pytest.raises(DeadLetterStoreError, match="letter-000001"):
+    with pytest.raises(DeadLetterStoreError, match="letter-000001") as caught:
         store.put(make_letter(1))
     assert sum(metrics.counts.values()) == 1
+    assert (str(caught.value).count("\n"), "INSERT" in str(caught.value)) == (0, False)
 
 
 @pytest.mark.parametrize("table", ["", "1abc", "drop table x; --", "a" * 51])
@@ -203,6 +204,17 @@ def test_configuration_types_are_checked() -> None:
         SqlDeadLetterStore("sqlite://", table=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="engine_or_url"):
         SqlDeadLetterStore(3)  # type: ignore[arg-type]
+
+
+def test_an_exhausted_pool_is_a_store_error(tmp_path: Path) -> None:
+    """SQLAlchemy's own errors (no driver cause), such as a pool timeout, read as one line."""
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'letters.db'}", pool_size=1, max_overflow=0, pool_timeout=0.01
+    )
+    store = SqlDeadLetterStore(engine)
+    assert store.count() == 0
+    with engine.connect(), pytest.raises(DeadLetterStoreError, match="TimeoutError: QueuePool"):
+        store.count()  # waits 10 ms for the only connection: a pool timeout, no clock seam
 
 
 def test_a_bad_url_is_a_store_error() -> None:

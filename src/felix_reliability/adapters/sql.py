@@ -88,6 +88,15 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
+def _describe(exc: BaseException) -> str:
+    """Return the driver's error on one line: no SQL, no parameters, no password."""
+    cause = getattr(exc, "orig", None)
+    if not isinstance(cause, BaseException):
+        cause = exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {redact_text(lines[0] if lines else '')}"
+
+
 def _column(value: str) -> str:
     """Return *value* as stored in the ``id`` and ``operation`` columns.
 
@@ -258,10 +267,7 @@ class SqlDeadLetterStore(_Masking):
             self._created = True
 
     def _error(self, action: str, exc: BaseException) -> DeadLetterStoreError:
-        return DeadLetterStoreError(
-            f"SQL dead-letter store {self!r} could not {action}: "
-            f"{type(exc).__name__}: {redact_text(str(exc))}"
-        )
+        return DeadLetterStoreError(f"{self!r} could not {action}: {_describe(exc)}")
 
     def _run(self, action: str, work: Callable[[Connection], _T]) -> _T:
         try:
@@ -305,6 +311,11 @@ class SqlDeadLetterStore(_Masking):
                 connection.execute(self._insert(connection), row)
         except IntegrityError:  # pragma: no cover - databases without ON CONFLICT
             return
+        except SQLAlchemyError as exc:
+            self._write_failed(letter, exc)  # counts the failure
+            raise DeadLetterStoreError(
+                f"{self!r} could not write dead letter {letter.id}: {_describe(exc)}"
+            ) from exc
         except Exception as exc:
             raise self._write_failed(letter, exc) from exc
 
