@@ -12,6 +12,10 @@ How the pieces fit:
   the successes ticked since the last failure into the trip policy, and
   decides. (A time-window policy needs each success's time, so with it a
   success takes the lock too.)
+* With a store other processes write to (``sync_interval`` not `None`), the
+  success path stays lock-free until the next poll is due: it also reads the
+  time and compares it with the period's ``fast_until``; the first call after
+  that takes the lock and loads the record.
 * A tick is read without incrementing by calling ``next()`` once more and
   remembering how many reads were made (`_Counter.read`); reads happen under
   the lock only, so they are serialized.

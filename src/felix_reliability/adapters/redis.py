@@ -90,6 +90,7 @@ _DEFAULT_TIMEOUT = 0.25
 # (created on first use with its epoch, the creation time, which changes if
 # the record is lost, say by a restart without persistence), and helpers.
 _PRELUDE = """
+if redis.replicate_commands then redis.replicate_commands() end -- TIME before writes, Redis < 5
 local key, leases = KEYS[1], KEYS[2]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
