@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "felix_reliability.adapters.redis",
     "felix_reliability.adapters.sql",
     "felix_reliability.adapters.structlog",
+    "felix_reliability.adapters.telegram",
     "felix_reliability.exceptions",
     "felix_reliability.testing",
 ]

@@ -8,6 +8,7 @@ OpenTelemetry, Redis, SQLAlchemy and structlog.
 
 from __future__ import annotations
 
+from felix_reliability._backoff import Backoff
 from felix_reliability._breaker import (
     BreakerEvent,
     BreakerListener,
@@ -52,6 +53,7 @@ from felix_reliability._dead_letters import (
     open_dead_letter_store,
     read_jsonl_letters,
 )
+from felix_reliability._guard import Guard
 from felix_reliability._health import (
     Alert,
     AlertChange,
@@ -83,6 +85,15 @@ from felix_reliability._logging import (
 )
 from felix_reliability._metrics import MetricsCollector, NullMetrics
 from felix_reliability._replay import ReplayReport, replay_dead_letters
+from felix_reliability._retry import (
+    GiveUpReason,
+    RetryAttempt,
+    RetryBudget,
+    RetryPolicy,
+    RetryState,
+    retry,
+)
+from felix_reliability._retry_after import parse_retry_after
 from felix_reliability._secrets import Secret, redact
 from felix_reliability._sqlite import SQLiteDeadLetterStore
 
@@ -93,6 +104,7 @@ __all__ = [
     "AlertRule",
     "AlertSeverity",
     "AsyncBreakerStore",
+    "Backoff",
     "BreakerEvent",
     "BreakerListener",
     "BreakerOpenRule",
@@ -122,6 +134,8 @@ __all__ = [
     "DeadLetterStore",
     "FailureRate",
     "FailureSpikeRule",
+    "GiveUpReason",
+    "Guard",
     "HealthMonitor",
     "HealthReport",
     "HealthStatus",
@@ -136,6 +150,10 @@ __all__ = [
     "ProbeGrant",
     "RedactingFilter",
     "ReplayReport",
+    "RetryAttempt",
+    "RetryBudget",
+    "RetryPolicy",
+    "RetryState",
     "SQLiteDeadLetterStore",
     "Secret",
     "SharedState",
@@ -151,10 +169,12 @@ __all__ = [
     "get_logger",
     "new_request_id",
     "open_dead_letter_store",
+    "parse_retry_after",
     "propagate",
     "read_jsonl_letters",
     "redact",
     "replay_dead_letters",
+    "retry",
     "sanitize_request_id",
 ]
 

@@ -55,6 +55,7 @@ from felix_reliability._breaker_store import (
     SharedState,
 )
 from felix_reliability._clock import Clock, SystemClock
+from felix_reliability._in_memory_metrics import recorder_for
 from felix_reliability._metrics import (
     BREAKER_CALLS,
     BREAKER_STATE,
@@ -467,6 +468,7 @@ class CircuitBreaker:
         "__weakref__",
         "_classify",
         "_closed",
+        "_count_success",
         "_disabled",
         "_failure_on",
         "_failures",
@@ -544,6 +546,12 @@ class CircuitBreaker:
         self._listeners = tuple(listeners)
         self._metrics = metrics
         self._quiet = not self._listeners and metrics is None
+        # Successes are the common case: their metric is resolved once.
+        self._count_success = (
+            _no_count
+            if metrics is None
+            else recorder_for(metrics, BREAKER_CALLS, {"breaker": self.name, "outcome": "success"})
+        )
         self._lock = threading.Lock()
         if store is None:
             store = LocalBreakerStore(self.clock, self._lock)
@@ -629,7 +637,7 @@ class CircuitBreaker:
             next(period.successes)
             next(self._successes)
             if not self._quiet:
-                self._emit((CallSucceeded(self.name),))
+                self._announce_success()
             return result
 
         return guarded
@@ -667,7 +675,7 @@ class CircuitBreaker:
         next(period.successes)
         next(self._successes)
         if not self._quiet:
-            self._emit((CallSucceeded(self.name),))
+            self._announce_success()
         return result
 
     def _reject_fast(self) -> None:
@@ -967,6 +975,12 @@ class CircuitBreaker:
 
     # --- events --------------------------------------------------------------------------
 
+    def _announce_success(self) -> None:
+        if self._listeners:
+            self._emit((CallSucceeded(self.name),))
+        else:
+            self._count_success(1.0)
+
     def _emit(self, events: tuple[BreakerEvent, ...] | list[BreakerEvent]) -> None:
         metrics = self._metrics
         for event in events:
@@ -987,6 +1001,9 @@ class CircuitBreaker:
                     BREAKER_TRANSITIONS, 1.0, {"breaker": name, "to_state": event.new_state.value}
                 )
                 return
+            if isinstance(event, CallSucceeded):
+                self._count_success(1.0)
+                return
             outcome = {
                 CallSucceeded: "success",
                 CallFailed: "failure",
@@ -996,6 +1013,10 @@ class CircuitBreaker:
             metrics.increment(BREAKER_CALLS, 1.0, {"breaker": name, "outcome": outcome})
         except Exception:
             logger.exception("breaker %r: metrics collector failed", name)
+
+
+def _no_count(value: float) -> None:
+    """Record nothing: the breaker has no metrics collector."""
 
 
 def _dispatch(

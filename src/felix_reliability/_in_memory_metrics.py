@@ -9,6 +9,8 @@ bounded by the number of series, which the cardinality guard bounds too.
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import threading
 import time
@@ -19,9 +21,11 @@ from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._validation import check_positive_float, check_positive_int
 
 if TYPE_CHECKING:
-    from felix_reliability._metrics import Labels
+    from felix_reliability._metrics import Labels, MetricsCollector
 
-__all__ = ["InMemoryMetrics"]
+__all__ = ["InMemoryMetrics", "call_recorder", "recorder_for"]
+
+_logger = logging.getLogger("felix_reliability.metrics")
 
 _MINUTE = 60
 _DAY = 86_400
@@ -285,6 +289,57 @@ class InMemoryMetrics:
         with self._lock:
             self._series_slow(name, key, _GAUGE).gauge = value
 
+    def _recorder(
+        self, name: str, labels: Labels | None, *, histogram: bool = False
+    ) -> Callable[[float], None]:
+        """Return a function recording into one series, for the package's hot paths.
+
+        The label key is resolved once here, so each record costs a clock read,
+        the lock and an add: the Guard records two metrics on every call.
+        """
+        with self._lock:
+            series = self._series_slow(name, _key(labels), _HISTOGRAM if histogram else _COUNTER)
+        now, lock = self._now, self._lock
+
+        def record(value: float) -> None:
+            minute = int(now() // _MINUTE)
+            with lock:
+                if series.current_minute == minute:
+                    series.current_value += value
+                    series.current_count += 1
+                else:
+                    series.roll(minute, value)
+
+        return record
+
+    def _call_recorder(
+        self, counter: str, counter_labels: Labels, histogram: str, histogram_labels: Labels
+    ) -> Callable[[float], None]:
+        """Return a function counting one call and recording its duration together.
+
+        One clock read and one lock for both series: the Guard's per-call cost.
+        """
+        with self._lock:
+            calls = self._series_slow(counter, _key(counter_labels), _COUNTER)
+            durations = self._series_slow(histogram, _key(histogram_labels), _HISTOGRAM)
+        now, lock = self._now, self._lock
+
+        def record(duration: float) -> None:
+            minute = int(now() // _MINUTE)
+            with lock:
+                if calls.current_minute == minute:
+                    calls.current_value += 1.0
+                    calls.current_count += 1
+                else:
+                    calls.roll(minute, 1.0)
+                if durations.current_minute == minute:
+                    durations.current_value += duration
+                    durations.current_count += 1
+                else:
+                    durations.roll(minute, duration)
+
+        return record
+
     def _series_slow(self, name: str, key: LabelKey, kind: str) -> _Series:
         metric = self._metrics.get(name)
         if metric is None:
@@ -448,3 +503,57 @@ class InMemoryMetrics:
 
     def __repr__(self) -> str:
         return f"InMemoryMetrics(metrics={len(self._metrics)})"
+
+
+def recorder_for(
+    metrics: MetricsCollector, name: str, labels: Labels, *, histogram: bool = False
+) -> Callable[[float], None]:
+    """Return a function that records *value* for one metric and label set.
+
+    Components that record on every call (the Guard, the breaker's success
+    path) resolve the series once: for `InMemoryMetrics` the record is then a
+    clock read, the lock and an add; other collectors get the protocol call.
+    """
+    if isinstance(metrics, InMemoryMetrics):
+        return metrics._recorder(name, labels, histogram=histogram)  # noqa: SLF001  # pyright: ignore[reportPrivateUsage] - same module
+    if histogram:
+        return functools.partial(_observe, metrics, name, labels)
+    return functools.partial(_increment, metrics, name, labels)
+
+
+def call_recorder(
+    metrics: MetricsCollector,
+    counter: str,
+    counter_labels: Labels,
+    histogram: str,
+    histogram_labels: Labels,
+) -> Callable[[float], None]:
+    """Return a function that counts one call in *counter* and records its duration.
+
+    Like `recorder_for`, resolved once; for `InMemoryMetrics` both series are
+    written under one clock read and one lock.
+    """
+    if isinstance(metrics, InMemoryMetrics):
+        return metrics._call_recorder(counter, counter_labels, histogram, histogram_labels)  # noqa: SLF001  # pyright: ignore[reportPrivateUsage] - same module
+    count = recorder_for(metrics, counter, counter_labels)
+    observe = recorder_for(metrics, histogram, histogram_labels, histogram=True)
+
+    def record(duration: float) -> None:
+        count(1.0)
+        observe(duration)
+
+    return record
+
+
+def _observe(metrics: MetricsCollector, name: str, labels: Labels, value: float) -> None:
+    try:
+        metrics.observe(name, value, labels)
+    except Exception:  # a collector's bug must not fail the call it measures
+        _logger.exception("metrics collector %r failed to record %s", metrics, name)
+
+
+def _increment(metrics: MetricsCollector, name: str, labels: Labels, value: float) -> None:
+    try:
+        metrics.increment(name, value, labels)
+    except Exception:  # a collector's bug must not fail the call it measures
+        _logger.exception("metrics collector %r failed to record %s", metrics, name)

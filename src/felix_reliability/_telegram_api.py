@@ -287,6 +287,7 @@ def call_api(
     method: str,
     params: Mapping[str, object],
     timeout: float | None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """POST *params* as JSON to ``{base_url}/bot<token>/{method}`` and return the result.
 
@@ -298,7 +299,7 @@ def call_api(
     failure: TelegramNetworkError | ConfigurationError
     try:
         response = client.post(
-            _api_url(base_url, token, method), json=dict(params), timeout=timeout
+            _api_url(base_url, token, method), json=dict(params), timeout=timeout, headers=headers
         )
     except httpx.RequestError as exc:
         failure = network_error(exc)
@@ -318,12 +319,13 @@ async def call_api_async(
     method: str,
     params: Mapping[str, object],
     timeout: float | None,  # noqa: ASYNC109 - httpx's per-attempt timeout, bounded by the caller
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """Like `call_api`, with an `httpx.AsyncClient`."""
     failure: TelegramNetworkError | ConfigurationError
     try:
         response = await client.post(
-            _api_url(base_url, token, method), json=dict(params), timeout=timeout
+            _api_url(base_url, token, method), json=dict(params), timeout=timeout, headers=headers
         )
     except httpx.RequestError as exc:
         failure = network_error(exc)

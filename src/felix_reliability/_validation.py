@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 from felix_reliability.exceptions import ConfigurationError
 
+T = TypeVar("T")
+
 __all__ = [
     "check_fraction",
+    "check_instance",
     "check_non_negative_float",
     "check_positive_float",
     "check_positive_int",
@@ -53,3 +57,10 @@ def check_fraction(name: str, value: object) -> float:
     if not 0 < number <= 1:
         raise ConfigurationError(f"{name} must be in (0, 1], got {value!r}")
     return number
+
+
+def check_instance(name: str, value: object, kind: type[T]) -> T:
+    """Return *value* if it is a *kind*, else raise `TypeError` naming *name*."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+    return value

@@ -12,9 +12,15 @@ import asyncio
 import threading
 
 from felix_reliability._fake_telegram import FakeTelegramServer
+from felix_reliability._testing_mode import instant_retries, set_testing
 from felix_reliability._validation import check_non_negative_float
 
-__all__ = ["FakeClock", "FakeTelegramServer"]
+__all__ = [
+    "FakeClock",
+    "FakeTelegramServer",
+    "instant_retries",
+    "set_testing",
+]
 
 
 class FakeClock:
