@@ -425,6 +425,21 @@ def test_a_failing_metrics_collector_is_isolated(caplog: pytest.LogCaptureFixtur
     assert "metrics" in caplog.text
 
 
+def test_a_metrics_collector_failing_on_a_failure_event_is_isolated(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A collector raising while a failure is recorded is logged; the caller's error stands."""
+
+    class Broken(RecordingMetrics):
+        def increment(self, name: str, value: float = 1.0, labels: Labels | None = None) -> None:
+            raise RuntimeError("collector bug")
+
+    breaker = make(metrics=Broken())
+    with caplog.at_level(logging.ERROR):
+        fail(breaker)
+    assert "metrics collector failed" in caplog.text
+
+
 # --- trip policies --------------------------------------------------------------------------
 
 
