@@ -425,6 +425,21 @@ def test_a_failing_metrics_collector_is_isolated(caplog: pytest.LogCaptureFixtur
     assert "metrics" in caplog.text
 
 
+def test_a_metrics_collector_failing_on_a_failure_event_is_isolated(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A collector raising while a failure is recorded is logged; the caller's error stands."""
+
+    class Broken(RecordingMetrics):
+        def increment(self, name: str, value: float = 1.0, labels: Labels | None = None) -> None:
+            raise RuntimeError("collector bug")
+
+    breaker = make(metrics=Broken())
+    with caplog.at_level(logging.ERROR):
+        fail(breaker)
+    assert "metrics collector failed" in caplog.text
+
+
 # --- trip policies --------------------------------------------------------------------------
 
 
@@ -698,6 +713,31 @@ def test_a_closed_record_reloaded_schedules_the_next_sync() -> None:
     clock = FakeClock()
     store = CountingStore(clock, interval=1.0)
     breaker = make(clock, store=store)
+    clock.advance(1)
+    breaker.call(ok)
+    breaker.call(ok)
+    assert store.calls == ["load"]
+
+
+def test_a_probe_refused_because_another_process_closed_it_runs_as_a_closed_call() -> None:
+    """A half-open breaker whose store answers "closed elsewhere" admits the call closed."""
+    clock = FakeClock()
+    store = CountingStore(clock, interval=1.0)
+    breaker = make(clock, failure_threshold=1, recovery_timeout=1.0, store=store)
+    fail(breaker)
+    clock.advance(1)
+    store.acquire_probe("telegram", max_probes=1)  # another process probes ...
+    store.reset("telegram")  # ... and the circuit closes there
+    store.calls.clear()
+    assert breaker.call(ok) == "ok"
+    assert (breaker.state, store.calls) == (CLOSED, ["acquire_probe"])
+
+
+def test_a_time_window_breaker_with_a_polled_store_reloads_once_per_interval() -> None:
+    """A time-window policy takes the locked success path and still polls on schedule."""
+    clock = FakeClock()
+    store = CountingStore(clock, interval=1.0)
+    breaker = make(clock, trip=FailureRate(0.5, window=TimeWindow(10.0)), store=store)
     clock.advance(1)
     breaker.call(ok)
     breaker.call(ok)

@@ -18,6 +18,8 @@ PUBLIC_MODULES = [
     "felix_reliability.adapters.flask",
     "felix_reliability.adapters.opentelemetry",
     "felix_reliability.adapters.prometheus",
+    "felix_reliability.adapters.redis",
+    "felix_reliability.adapters.sql",
     "felix_reliability.adapters.structlog",
     "felix_reliability.adapters.telegram",
     "felix_reliability.exceptions",

@@ -12,6 +12,10 @@ How the pieces fit:
   the successes ticked since the last failure into the trip policy, and
   decides. (A time-window policy needs each success's time, so with it a
   success takes the lock too.)
+* With a store other processes write to (``sync_interval`` not `None`), the
+  success path stays lock-free until the next poll is due: it also reads the
+  time and compares it with the period's ``fast_until``; the first call after
+  that takes the lock and loads the record.
 * A tick is read without incrementing by calling ``next()`` once more and
   remembering how many reads were made (`_Counter.read`); reads happen under
   the lock only, so they are serialized.
@@ -35,6 +39,7 @@ import itertools
 import logging
 import math
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, ParamSpec, Protocol, Self, TypeVar, cast, overload
@@ -381,7 +386,7 @@ def _counter() -> _Counter:
 class _ClosedPeriod:
     """One stretch of the closed state; replaced as a whole when the state changes."""
 
-    __slots__ = ("drained", "fast", "generation", "successes", "sync_at")
+    __slots__ = ("drained", "fast", "fast_until", "generation", "polled", "successes", "sync_at")
 
     def __init__(self, generation: int, sync_at: float | None, *, fast: bool) -> None:
         self.generation = generation
@@ -391,6 +396,10 @@ class _ClosedPeriod:
         # The lock-free success path is for periods that need neither a store
         # poll nor the success's time (a time-window policy needs it).
         self.fast = fast and sync_at is None
+        # With a shared store the success path stays lock-free until the next
+        # poll is due (`fast_until`, written under the lock, read without it).
+        self.polled = fast and sync_at is not None
+        self.fast_until = sync_at if self.polled and sync_at is not None else -math.inf
 
 
 class _Kind(enum.Enum):
@@ -470,6 +479,7 @@ class CircuitBreaker:
         "_listeners",
         "_lock",
         "_metrics",
+        "_monotonic",
         "_open_until",
         "_opened_at",
         "_probe_successes",
@@ -528,6 +538,11 @@ class CircuitBreaker:
         self._classify = classify
         self._result_is_failure = result_is_failure
         self.clock: Clock = _SYSTEM_CLOCK if clock is None else clock
+        # The lock-free closed path reads the time only when a shared store
+        # wants polling; with the system clock it calls time.monotonic directly.
+        self._monotonic = (
+            time.monotonic if isinstance(self.clock, SystemClock) else self.clock.monotonic
+        )
         self._listeners = tuple(listeners)
         self._metrics = metrics
         self._quiet = not self._listeners and metrics is None
@@ -594,11 +609,13 @@ class CircuitBreaker:
 
             return guarded_async
 
+        monotonic = self._monotonic  # a closure cell reads faster than a slot
+
         @functools.wraps(fn)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             # The body of `call`, inlined: one Python frame less on the hot path.
             period = self._closed
-            if period is None or not period.fast:
+            if period is None or not (period.fast or monotonic() < period.fast_until):
                 until = self._reject_until  # the lock-free rejection, see _reject_fast
                 if until is not None:
                     left = until - self.clock.monotonic()
@@ -639,7 +656,7 @@ class CircuitBreaker:
             CircuitOpenError: If the breaker rejects the call.
         """
         period = self._closed
-        if period is None or not period.fast:
+        if period is None or not (period.fast or self._monotonic() < period.fast_until):
             self._reject_fast()
             with self.attempt() as permit:
                 result = fn(*args, **kwargs)
@@ -813,17 +830,25 @@ class CircuitBreaker:
                 if period is not None and period.sync_at is not None:
                     interval = self._store.sync_interval or 0.0
                     period.sync_at = self.clock.monotonic() + interval
+                    if period.polled:
+                        period.fast_until = period.sync_at
             rejection = None
+            probe = isinstance(answer, ProbeGrant)
             if isinstance(answer, ProbeGrant) and not answer.granted:
-                # Half-open with every probe slot taken: a slot frees as soon as a
-                # probe ends, so there is nothing to wait for but "now" (0.0).
-                open_ = shared.state is BreakerState.OPEN
-                rejection = self._reject_locked(shared.retry_after if open_ else 0.0)
+                if self._closed is not None:
+                    # Another process closed it (a shared store): admit this call
+                    # as a closed one on the next round of the admission loop.
+                    probe = False
+                else:
+                    # Half-open with every probe slot taken: a slot frees as soon as a
+                    # probe ends, so there is nothing to wait for but "now" (0.0).
+                    open_ = shared.state is BreakerState.OPEN
+                    rejection = self._reject_locked(shared.retry_after if open_ else 0.0)
         self._emit(events)
         if rejection is not None:
             self._emit((CallRejected(self.name, rejection.retry_after),))
             raise rejection
-        if isinstance(answer, ProbeGrant):
+        if probe:
             return (_Kind.PROBE, shared.generation)
         return None
 
@@ -1082,7 +1107,9 @@ class BreakerPermit:
     def __enter__(self) -> Self:
         breaker = self._breaker
         period = breaker._closed  # noqa: SLF001 - the permit is part of the breaker
-        if period is not None and period.fast:  # closed: admitted without the lock
+        if period is not None and (
+            period.fast or breaker._monotonic() < period.fast_until  # noqa: SLF001
+        ):  # closed: admitted without the lock
             self._kind, self._token = _Kind.CLOSED, period
             return self
         while True:
@@ -1100,7 +1127,9 @@ class BreakerPermit:
     async def __aenter__(self) -> Self:
         breaker = self._breaker
         period = breaker._closed  # noqa: SLF001 - the permit is part of the breaker
-        if period is not None and period.fast:  # closed: admitted without the lock
+        if period is not None and (
+            period.fast or breaker._monotonic() < period.fast_until  # noqa: SLF001
+        ):  # closed: admitted without the lock
             self._kind, self._token = _Kind.CLOSED, period
             return self
         while True:
