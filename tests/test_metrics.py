@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import tracemalloc
 
@@ -306,3 +307,25 @@ def test_histogram_same_minute_accumulates(metrics: InMemoryMetrics) -> None:
     metrics.observe("duration", 3.0)
     assert metrics.series("duration", step=60, count=1) == [4.0]
     assert metrics.count("duration", window=60) == 2
+
+
+def test_recorders_isolate_a_failing_collector(caplog: pytest.LogCaptureFixture) -> None:
+    """A third-party collector that raises is logged; the recording call returns."""
+    from felix_reliability._in_memory_metrics import call_recorder
+
+    class Broken:
+        def increment(self, name: str, value: float = 1.0, labels: object = None) -> None:
+            raise RuntimeError("counter bug")
+
+        def observe(self, name: str, value: float, labels: object = None) -> None:
+            raise RuntimeError("histogram bug")
+
+        def set_gauge(self, name: str, value: float, labels: object = None) -> None:
+            raise RuntimeError("gauge bug")
+
+    record = call_recorder(Broken(), "felix_calls", {"operation": "x"}, "felix_d", {})
+    with caplog.at_level(logging.ERROR, logger="felix_reliability.metrics"):
+        record(0.5)
+    messages = [record.getMessage() for record in caplog.records]
+    assert [message.rsplit(" ", 1)[-1] for message in messages] == ["felix_calls", "felix_d"]
+    assert all("failed to record" in message for message in messages)
