@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,11 @@ _INSERT: Final = (
 )
 
 
+def _close_if_owner(connection: sqlite3.Connection, pid: int) -> None:
+    if os.getpid() == pid:
+        connection.close()
+
+
 def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
@@ -86,7 +92,7 @@ class SQLiteDeadLetterStore(_Masking):
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_busy_timeout", "_clock", "_connection", "_lock", "_path", "_pid")
+    __slots__ = ("__weakref__", "_busy_timeout", "_clock", "_connection", "_lock", "_path", "_pid")
     sink_name = "sqlite"
 
     def __init__(
@@ -139,6 +145,9 @@ class SQLiteDeadLetterStore(_Masking):
             connection.close()
             raise self._error("open", exc) from exc
         self._connection = connection
+        # A store dropped without close() still closes its connection (Python
+        # 3.13 warns otherwise), but only in the process that opened it.
+        weakref.finalize(self, _close_if_owner, connection, self._pid)
         return connection
 
     @staticmethod

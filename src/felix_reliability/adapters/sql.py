@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, TypeVar
@@ -190,6 +191,7 @@ class SqlDeadLetterStore(_Masking):
     """
 
     __slots__ = (
+        "__weakref__",
         "_clock",
         "_created",
         "_engine",
@@ -219,6 +221,8 @@ class SqlDeadLetterStore(_Masking):
         elif isinstance(engine_or_url, str):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
             try:
                 self._engine, self._owned = create_engine(engine_or_url, pool_pre_ping=True), True
+                # A store dropped without close() still closes its pooled connections.
+                weakref.finalize(self, self._engine.dispose)
             except (SQLAlchemyError, ValueError, ImportError) as exc:
                 raise DeadLetterStoreError(
                     f"cannot open a SQL dead-letter store: {type(exc).__name__}: "
