@@ -46,7 +46,7 @@ _LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def _relative_targets(page: Path) -> list[str]:
-    targets = []
+    targets: list[str] = []
     for target in _LINK.findall(page.read_text(encoding="utf-8")):
         if target.startswith(("http://", "https://", "mailto:", "#")):
             continue
