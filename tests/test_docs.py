@@ -7,6 +7,7 @@ in MyST pages are literal blocks to Sphinx, so they are run here instead.
 from __future__ import annotations
 
 import doctest
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,24 @@ def test_markdown_examples_run(page: Path) -> None:
         verbose=False,
     )
     assert result.failed == 0
+
+
+ROOT = DOCS.parent
+LINKED_PAGES = [*PAGES, ROOT / "README.md"]
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _relative_targets(page: Path) -> list[str]:
+    targets: list[str] = []
+    for target in _LINK.findall(page.read_text(encoding="utf-8")):
+        if target.startswith(("http://", "https://", "mailto:", "#")):
+            continue
+        targets.append(target.split("#", 1)[0])
+    return targets
+
+
+@pytest.mark.parametrize("page", LINKED_PAGES, ids=[str(p.relative_to(ROOT)) for p in LINKED_PAGES])
+def test_relative_links_point_at_existing_files(page: Path) -> None:
+    """Every relative Markdown link of the page names a file that exists."""
+    missing = [t for t in _relative_targets(page) if not (page.parent / t).is_file()]
+    assert not missing
