@@ -16,6 +16,7 @@ import functools
 import inspect
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, ParamSpec, TypeVar, cast
@@ -177,6 +178,7 @@ class Guard:
     _record_success: Callable[[float], None]
     _record_failure: Callable[[float], None]
     _shared_start: bool
+    _now: Callable[[], float]
 
     def __init__(
         self,
@@ -214,6 +216,8 @@ class Guard:
         self.write_ahead = bool(write_ahead)
         self.logger = _LOGGER if logger is None else logger
         self.clock = SystemClock() if clock is None else clock
+        # One bound call per clock read on the success path.
+        self._now = time.monotonic if type(self.clock) is SystemClock else self.clock.monotonic
         self._fallback_sink = LoggingDeadLetterSink(logger=self.logger)
         # Resolved once: each call then records its count and duration in one step.
         self._record_success = call_recorder(
@@ -289,7 +293,7 @@ class Guard:
         return through_breaker
 
     def _run(self, inner: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
-        start = self.clock.monotonic()
+        start = self._now()
         pending = self._write_pending(args, kwargs) if self.write_ahead else None
         try:
             if self.retry is None:
@@ -317,7 +321,7 @@ class Guard:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> R:
-        start = self.clock.monotonic()
+        start = self._now()
         pending = self._write_pending(args, kwargs) if self.write_ahead else None
         try:
             if self.retry is None:
@@ -342,7 +346,7 @@ class Guard:
     # -- bookkeeping (sync: stores are sync; async callers accept a short block) --
 
     def _succeeded(self, pending: DeadLetter | None, start: float) -> None:
-        self._record_success(self.clock.monotonic() - start)
+        self._record_success(self._now() - start)
         if pending is not None:
             self._delete_pending(pending)
 
@@ -354,7 +358,7 @@ class Guard:
         kwargs: dict[str, Any],
         start: float,
     ) -> DeadLetter | None:
-        self._record_failure(self.clock.monotonic() - start)
+        self._record_failure(self._now() - start)
         if is_replaying():
             # The replay keeps the original letter and counts the refusal.
             return None

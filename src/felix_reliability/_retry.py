@@ -648,7 +648,9 @@ class RetryPolicy:
         except Exception as exc:  # noqa: BLE001 - classified by the policy
             failure = exc
         else:
-            if not self._rejects(result):
+            # Inlined `_rejects`: this is every guarded call's success path.
+            predicate: Callable[[object], bool] | None = self.retry_on_result  # type: ignore[assignment]  # any result
+            if predicate is None or not predicate(result):
                 return result
             return self._retry_sync(
                 _Call(self, operation, start, on_give_up),
