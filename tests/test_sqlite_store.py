@@ -235,3 +235,17 @@ def test_close_in_a_forked_child_leaves_the_parents_connection(tmp_path: Path) -
     assert (inherited.execute("SELECT 1").fetchone()[0], store.count()) == (1, 0)
     assert store._connect() is not inherited
     inherited.close()
+
+
+def test_a_dropped_store_closes_only_its_own_processes_connection(tmp_path: Path) -> None:
+    """The finalizer closes a connection in the process that opened it, never after a fork."""
+    import sqlite3
+
+    from felix_reliability._sqlite import _close_if_owner
+
+    connection = sqlite3.connect(tmp_path / "x.db")
+    _close_if_owner(connection, pid=-1)  # another process's connection: left alone
+    assert connection.execute("SELECT 1").fetchone() == (1,)
+    _close_if_owner(connection, pid=os.getpid())
+    with pytest.raises(sqlite3.ProgrammingError):
+        connection.execute("SELECT 1")
