@@ -342,6 +342,14 @@ def test_registry() -> None:
     assert [snapshot.name for snapshot in registry.snapshots()] == ["telegram"]
 
 
+def test_decorated_successes_reach_listeners() -> None:
+    """The decorator's closed fast path tells listeners about each success too."""
+    events: list[BreakerEvent] = []
+    breaker = make(listeners=[events.append])
+    assert breaker(ok)() == "ok"
+    assert [CallSucceeded("telegram")] == events
+
+
 def test_listeners_receive_typed_events_in_order() -> None:
     """Each outcome and transition is delivered as a frozen event."""
     clock = FakeClock()

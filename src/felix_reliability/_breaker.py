@@ -589,7 +589,7 @@ class CircuitBreaker:
     @overload
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
 
-    def __call__(
+    def __call__(  # noqa: C901 - the closed fast path is inlined here on purpose
         self, fn: Callable[P, R]
     ) -> Callable[P, R] | Callable[P, Coroutine[object, object, R]]:
         """Guard *fn* (a function or a coroutine function), keeping its signature.
@@ -636,8 +636,11 @@ class CircuitBreaker:
                 return result
             next(period.successes)
             next(self._successes)
-            if not self._quiet:
-                self._announce_success()
+            if not self._quiet:  # `_announce_success`, inlined
+                if self._listeners:
+                    self._emit((CallSucceeded(self.name),))
+                else:
+                    self._count_success(1.0)
             return result
 
         return guarded

@@ -303,16 +303,18 @@ class Guard:
                     inner,
                     args,
                     kwargs,
-                    operation=self.name,
-                    on_give_up=_remember_state,
-                    start=start if self._shared_start else None,
+                    self.name,
+                    _remember_state,
+                    start if self._shared_start else None,
                 )
         except Exception as exc:
             letter = self._failed(exc, pending, args, kwargs, start)
             if self.fallback is None or letter is None:
                 raise
             return cast("R", self.fallback(exc, letter))
-        self._succeeded(pending, start)
+        self._record_success(self._now() - start)  # `_succeeded`, inlined on the hot path
+        if pending is not None:
+            self._delete_pending(pending)
         return result
 
     async def _run_async(
@@ -331,9 +333,9 @@ class Guard:
                     inner,
                     args,
                     kwargs,
-                    operation=self.name,
-                    on_give_up=_remember_state,
-                    start=start if self._shared_start else None,
+                    self.name,
+                    _remember_state,
+                    start if self._shared_start else None,
                 )
         except Exception as exc:
             letter = self._failed(exc, pending, args, kwargs, start)

@@ -299,16 +299,20 @@ class InMemoryMetrics:
         """
         with self._lock:
             series = self._series_slow(name, _key(labels), _HISTOGRAM if histogram else _COUNTER)
-        now, lock = self._now, self._lock
+        now, acquire, release = self._now, self._lock.acquire, self._lock.release
 
-        def record(value: float) -> None:
-            minute = int(now() // _MINUTE)
-            with lock:
+        def record(value: float, minute_length: float = _MINUTE) -> None:
+            # A float minute compares equal to the int one; int() only when rolling.
+            minute = now() // minute_length
+            acquire()  # not `with`: its two method calls cost as much as the record
+            try:
                 if series.current_minute == minute:
                     series.current_value += value
                     series.current_count += 1
                 else:
-                    series.roll(minute, value)
+                    series.roll(int(minute), value)
+            finally:
+                release()
 
         return record
 
@@ -322,21 +326,24 @@ class InMemoryMetrics:
         with self._lock:
             calls = self._series_slow(counter, _key(counter_labels), _COUNTER)
             durations = self._series_slow(histogram, _key(histogram_labels), _HISTOGRAM)
-        now, lock = self._now, self._lock
+        now, acquire, release = self._now, self._lock.acquire, self._lock.release
 
-        def record(duration: float) -> None:
-            minute = int(now() // _MINUTE)
-            with lock:
+        def record(duration: float, minute_length: float = _MINUTE) -> None:
+            minute = now() // minute_length  # see `_recorder`
+            acquire()
+            try:
                 if calls.current_minute == minute:
                     calls.current_value += 1.0
                     calls.current_count += 1
                 else:
-                    calls.roll(minute, 1.0)
+                    calls.roll(int(minute), 1.0)
                 if durations.current_minute == minute:
                     durations.current_value += duration
                     durations.current_count += 1
                 else:
-                    durations.roll(minute, duration)
+                    durations.roll(int(minute), duration)
+            finally:
+                release()
 
         return record
 

@@ -622,19 +622,19 @@ class RetryPolicy:
 
     # -- the private entry points (internal to the package: Guard calls them) --
     #
-    # `_execute` and `_execute_async` run *fn* under the policy with the metrics
+    # `_execute` and `_execute_async` (positional arguments: keywords cost time on
+    # every guarded call) run *fn* under the policy with the metrics
     # label *operation*, from *start* (this policy's clock; default: now);
     # *on_give_up*, when given, is called after the policy's
     # own `on_give_up` with the same `RetryState`, so a caller composing the
     # policy (Guard) learns why retrying ended for this one call. The public
     # `call()` and the decorators are thin wrappers over them.
 
-    def _execute(
+    def _execute(  # noqa: PLR0917 - positional on purpose, see above
         self,
         fn: Callable[P, T],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        *,
         operation: str,
         on_give_up: StateCallback | None = None,
         start: float | None = None,
@@ -669,12 +669,11 @@ class RetryPolicy:
             result=None,
         )
 
-    async def _execute_async(
+    async def _execute_async(  # noqa: PLR0917 - positional on purpose, see above
         self,
         fn: Callable[P, Awaitable[T]],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        *,
         operation: str,
         on_give_up: StateCallback | None = None,
         start: float | None = None,
