@@ -350,6 +350,16 @@ def test_decorated_successes_reach_listeners() -> None:
     assert [CallSucceeded("telegram")] == events
 
 
+def test_decorated_successes_are_counted_in_metrics() -> None:
+    """The decorator's closed fast path counts each success in felix_breaker_calls."""
+    from felix_reliability import InMemoryMetrics
+
+    metrics = InMemoryMetrics(clock=FakeClock())
+    assert make(metrics=metrics)(ok)() == "ok"
+    labels = {"breaker": "telegram", "outcome": "success"}
+    assert metrics.total("felix_breaker_calls", labels) == 1
+
+
 def test_listeners_receive_typed_events_in_order() -> None:
     """Each outcome and transition is delivered as a frozen event."""
     clock = FakeClock()
