@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import pickle
 from collections import defaultdict
@@ -27,11 +28,11 @@ def pacer(**options: float) -> tuple[Pacer, FakeClock]:
 
 def test_defaults_are_telegrams_limits() -> None:
     """One message per second per chat, 30 per second in all, a flood at two paused chats."""
-    assert (1.0, 30.0, 2) == (
+    assert (
         TelegramPacing().per_chat_interval,
         TelegramPacing().global_rate,
         TelegramPacing().flood_chats,
-    )
+    ) == (1.0, 30.0, 2)
 
 
 def test_one_chat_is_spaced_by_the_interval() -> None:
@@ -41,8 +42,8 @@ def test_one_chat_is_spaced_by_the_interval() -> None:
     for _ in range(3):
         p.acquire(42, FAR)
         times.append(clock.monotonic())
-    assert [0.0, 1.0, 2.0] == times
-    assert [1.0, 1.0] == clock.sleeps
+    assert times == [0.0, 1.0, 2.0]
+    assert clock.sleeps == [1.0, 1.0]
 
 
 def test_different_chats_are_spaced_by_the_global_rate() -> None:
@@ -50,7 +51,7 @@ def test_different_chats_are_spaced_by_the_global_rate() -> None:
     p, clock = pacer(global_rate=4.0)
     for chat in (1, 2, 3):
         p.acquire(chat, FAR)
-    assert [0.25, 0.25] == clock.sleeps
+    assert clock.sleeps == [0.25, 0.25]
 
 
 def test_no_wait_when_the_chat_was_idle() -> None:
@@ -59,7 +60,7 @@ def test_no_wait_when_the_chat_was_idle() -> None:
     p.acquire(1, FAR)
     clock.advance(1.5)
     p.acquire(1, FAR)
-    assert [] == clock.sleeps
+    assert clock.sleeps == []
 
 
 def test_zero_interval_and_infinite_rate_never_wait() -> None:
@@ -67,7 +68,7 @@ def test_zero_interval_and_infinite_rate_never_wait() -> None:
     p, clock = pacer(per_chat_interval=0.0, global_rate=math.inf)
     for _ in range(5):
         p.acquire(1, FAR)
-    assert [] == clock.sleeps
+    assert clock.sleeps == []
 
 
 def test_a_pause_holds_its_chat_only() -> None:
@@ -86,7 +87,7 @@ def test_a_pause_may_only_lengthen() -> None:
     p.pause("A", 5.0)
     p.pause("A", 1.0)
     p.acquire("A", FAR)
-    assert [5.0] == clock.sleeps
+    assert clock.sleeps == [5.0]
 
 
 def test_paused_chats_at_once_pause_everything() -> None:
@@ -95,7 +96,7 @@ def test_paused_chats_at_once_pause_everything() -> None:
     p.pause("A", 3.0)
     p.pause("B", 4.0)
     p.acquire("C", FAR)
-    assert [4.0] == clock.sleeps
+    assert clock.sleeps == [4.0]
 
 
 def test_flood_chats_one_pauses_everything_on_any_429() -> None:
@@ -103,7 +104,7 @@ def test_flood_chats_one_pauses_everything_on_any_429() -> None:
     p, clock = pacer(flood_chats=1)
     p.pause("A", 2.0)
     p.acquire("C", FAR)
-    assert [2.0] == clock.sleeps
+    assert clock.sleeps == [2.0]
 
 
 def test_an_ended_pause_does_not_count_towards_a_flood() -> None:
@@ -113,7 +114,7 @@ def test_an_ended_pause_does_not_count_towards_a_flood() -> None:
     clock.advance(2.0)
     p.pause("B", 3.0)
     p.acquire("C", FAR)
-    assert [] == clock.sleeps
+    assert clock.sleeps == []
 
 
 def test_a_wait_past_the_deadline_raises_without_sleeping() -> None:
@@ -122,12 +123,12 @@ def test_a_wait_past_the_deadline_raises_without_sleeping() -> None:
     p.acquire(7, FAR)
     with pytest.raises(TelegramPacingError) as info:
         p.acquire(7, 0.5)
-    assert (7, 1.0, 0.5, []) == (
+    assert (
         info.value.chat_id,
         info.value.retry_after,
         info.value.time_left,
         clock.sleeps,
-    )
+    ) == (7, 1.0, 0.5, [])
     assert "client-side pacing: chat 7 may send in 1 s" in str(info.value)
 
 
@@ -138,7 +139,7 @@ def test_a_refusal_takes_no_slot() -> None:
     with pytest.raises(TelegramPacingError):
         p.acquire(7, 0.5)
     p.acquire(7, FAR)
-    assert [1.0] == clock.sleeps
+    assert clock.sleeps == [1.0]
 
 
 def test_a_wait_ending_exactly_at_the_deadline_is_refused() -> None:
@@ -158,7 +159,7 @@ def test_async_acquire_sleeps_with_the_clock() -> None:
         await p.acquire_async(1, FAR)
 
     asyncio.run(main())
-    assert [1.0] == clock.sleeps
+    assert clock.sleeps == [1.0]
 
 
 def test_idle_chats_are_forgotten() -> None:
@@ -171,7 +172,7 @@ def test_idle_chats_are_forgotten() -> None:
     assert most <= 11
     clock.advance(1.0)
     p.acquire("last", FAR)
-    assert 1 == p.tracked_chats()
+    assert p.tracked_chats() == 1
 
 
 def test_ended_pauses_are_forgotten() -> None:
@@ -179,16 +180,16 @@ def test_ended_pauses_are_forgotten() -> None:
     p, clock = pacer(flood_chats=100)
     for chat in range(50):
         p.pause(chat, 2.0)
-    assert 50 == p.tracked_chats()
+    assert p.tracked_chats() == 50
     clock.advance(2.0)
     p.acquire("other", FAR)
-    assert 1 == p.tracked_chats()
+    assert p.tracked_chats() == 1
 
 
 def test_pacing_error_is_retryable_and_ignored_by_the_breaker() -> None:
     """The policy waits (or gives up on the deadline) and the breaker does not count it."""
     error = TelegramPacingError(1, 2.0, 1.0)
-    assert (True, "ignored") == (is_retryable(error, idempotent=False), breaker_outcome(error))
+    assert (is_retryable(error, idempotent=False), breaker_outcome(error)) == (True, "ignored")
 
 
 def test_pacing_error_pickles() -> None:
@@ -224,7 +225,9 @@ def test_invalid_configuration_names_the_parameter(
 
 
 @given(pacing=pacings(), ops=operations)
-def test_schedule_never_breaks_a_limit(pacing: TelegramPacing, ops: list[tuple[object, ...]]) -> None:
+def test_schedule_never_breaks_a_limit(
+    pacing: TelegramPacing, ops: list[tuple[object, ...]]
+) -> None:
     """Whatever the sends, sleeps and 429s: never two messages to one chat closer than
     the interval, never two messages closer than 1 / global_rate (so never more than
     ceil(global_rate) in a second), never a message to a chat while it is paused."""
@@ -250,7 +253,7 @@ def test_schedule_never_breaks_a_limit(pacing: TelegramPacing, ops: list[tuple[o
                 floods.append((now, until))
             p.pause(op[1], op[2])  # type: ignore[arg-type]
     times = [t for _, t in sends]
-    assert all(b - a >= 1 / pacing.global_rate - TOLERANCE for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 1 / pacing.global_rate - TOLERANCE for a, b in itertools.pairwise(times))
     for start in times:
         in_window = [t for t in times if start <= t < start + 1.0 - TOLERANCE]
         assert len(in_window) <= math.ceil(pacing.global_rate)
@@ -258,5 +261,5 @@ def test_schedule_never_breaks_a_limit(pacing: TelegramPacing, ops: list[tuple[o
     for chat, t in sends:
         by_chat[chat].append(t)
     for chat_times in by_chat.values():
-        gaps = [b - a for a, b in zip(chat_times, chat_times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(chat_times)]
         assert all(gap >= pacing.per_chat_interval - TOLERANCE for gap in gaps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 import threading
@@ -81,7 +82,7 @@ def no_retry_guard(clock: FakeClock, store: MemoryDeadLetterStore) -> Guard:
 
 
 def gaps(times: list[float]) -> list[float]:
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 def test_pacing_is_off_by_default(server: FakeTelegramServer) -> None:
@@ -90,16 +91,16 @@ def test_pacing_is_off_by_default(server: FakeTelegramServer) -> None:
     with TelegramNotifier(TOKEN, base_url=server.base_url, clock=clock) as notifier:
         notifier.send_message(1, "a")
         notifier.send_message(1, "b")
-        assert (None, []) == (notifier.pacing, clock.sleeps)
+        assert (notifier.pacing, clock.sleeps) == (None, [])
 
 
 def test_one_chat_is_spaced_by_the_interval(paced: Paced) -> None:
     """Two messages to one chat: the second request is made 1 s after the first."""
     first = paced.notifier.send_message(42, "a")
     second = paced.notifier.send_message(42, "b")
-    assert (True, True) == (first.ok, second.ok)
-    assert [1.0] == paced.clock.sleeps
-    assert [0.0, 1.0] == paced.times(42)
+    assert (first.ok, second.ok) == (True, True)
+    assert paced.clock.sleeps == [1.0]
+    assert paced.times(42) == [0.0, 1.0]
 
 
 def test_different_chats_wait_only_for_the_global_rate(paced: Paced) -> None:
@@ -134,7 +135,7 @@ def test_the_retry_after_a_429_waits_once(paced: Paced, server: FakeTelegramServ
     """The policy's retry_after wait ends the chat's pause: no second wait on top."""
     server.rate_limit(5, chat_id=1)
     delivery = paced.notifier.send_message(1, "hi")
-    assert (True, 2, [5.0]) == (delivery.ok, delivery.attempts, paced.clock.sleeps)
+    assert (delivery.ok, delivery.attempts, paced.clock.sleeps) == (True, 2, [5.0])
 
 
 def test_429s_on_two_chats_pause_everything(server: FakeTelegramServer) -> None:
@@ -183,12 +184,12 @@ def test_a_wait_past_the_deadline_fails_fast_as_deadline_exceeded(
     ) as notifier:
         assert notifier.send_message(9, "first").ok
         delivery = notifier.send_message(9, "second")
-    assert (False, 0, [], 1) == (
+    assert (
         delivery.ok,
         delivery.attempts,
         clock.sleeps,
         server.request_count,
-    )
+    ) == (False, 0, [], 1)
     assert delivery.error is not None
     assert "TelegramPacingError: client-side pacing: chat 9 may send in 15 s" in delivery.error
     [letter] = store.list()
@@ -211,9 +212,9 @@ def test_a_wait_above_max_retry_after_fails_fast_too(paced: Paced) -> None:
     )
     assert stack_notifier.send_message(9, "first").ok
     delivery = stack_notifier.send_message(9, "second")
-    assert (False, []) == (delivery.ok, paced.clock.sleeps)
+    assert (delivery.ok, paced.clock.sleeps) == (False, [])
     [letter] = paced.store.list()
-    assert DeadLetterReason.RETRY_AFTER_TOO_LONG == letter.reason
+    assert letter.reason == DeadLetterReason.RETRY_AFTER_TOO_LONG
 
 
 def test_a_wait_within_the_deadline_is_slept(paced: Paced) -> None:
@@ -228,7 +229,7 @@ def test_a_wait_within_the_deadline_is_slept(paced: Paced) -> None:
     )
     assert notifier.send_message(3, "a").ok
     assert notifier.send_message(3, "b").ok
-    assert [25.0] == paced.clock.sleeps
+    assert paced.clock.sleeps == [25.0]
 
 
 def test_threads_share_one_schedule(server: FakeTelegramServer) -> None:
@@ -242,7 +243,7 @@ def test_threads_share_one_schedule(server: FakeTelegramServer) -> None:
         try:
             for n in range(5):
                 assert stack.notifier.send_message(index % 4, f"{index}-{n}").ok
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     # FakeClock time is shared: another thread's sleep moves it. A long switch interval
@@ -258,8 +259,8 @@ def test_threads_share_one_schedule(server: FakeTelegramServer) -> None:
     finally:
         sys.setswitchinterval(previous)
         stack.close()
-    assert [] == errors
-    assert 40 == len(server.messages)
+    assert errors == []
+    assert len(server.messages) == 40
     by_chat: defaultdict[object, list[float]] = defaultdict(list)
     for chat, t in stack.requests:
         by_chat[chat].append(t)
@@ -291,7 +292,7 @@ def test_async_notifier_paces(server: FakeTelegramServer) -> None:
             )
             return [delivery.ok for delivery in deliveries]
 
-    assert [True, True, True] == asyncio.run(main())
+    assert asyncio.run(main()) == [True, True, True]
     assert all(gap >= 1.0 - TOLERANCE for gap in gaps(sorted(requests)))
 
 
@@ -313,7 +314,7 @@ def test_async_notifier_pauses_after_a_429(server: FakeTelegramServer) -> None:
             assert (await notifier.send_message(1, "b")).ok
 
     asyncio.run(main())
-    assert [3.0] == clock.sleeps
+    assert clock.sleeps == [3.0]
 
 
 def test_a_429_without_pacing_pauses_nothing(server: FakeTelegramServer) -> None:
@@ -326,7 +327,7 @@ def test_a_429_without_pacing_pauses_nothing(server: FakeTelegramServer) -> None
         server.rate_limit(3, chat_id=1)
         notifier.send_message(1, "a")
         assert notifier.send_message(1, "b").ok
-    assert [] == clock.sleeps
+    assert clock.sleeps == []
 
 
 def test_invalid_pacing_is_refused(server: FakeTelegramServer) -> None:

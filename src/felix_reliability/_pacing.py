@@ -79,6 +79,7 @@ class TelegramPacing:
         TypeError: If a value is not a number (the message names it).
         ValueError: If a value is out of range (the message names it).
 
+    >>> from felix_reliability.adapters.telegram import TelegramPacing
     >>> TelegramPacing()
     TelegramPacing(per_chat_interval=1.0, global_rate=30.0, flood_chats=2)
     >>> TelegramPacing(global_rate=0)
@@ -103,9 +104,9 @@ class Pacer:
     _spacing: float = attrs.field(init=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
     # chat -> time of its last message, oldest first (re-inserted on each send).
-    _last: dict[int | str, float] = attrs.field(init=False, factory=dict)
+    _last: dict[int | str, float] = attrs.field(init=False, factory=dict[int | str, float])
     # chat -> end of its pause after a 429.
-    _paused: dict[int | str, float] = attrs.field(init=False, factory=dict)
+    _paused: dict[int | str, float] = attrs.field(init=False, factory=dict[int | str, float])
     _global_last: float = attrs.field(init=False, default=-math.inf)
     _global_paused: float = attrs.field(init=False, default=-math.inf)
 
