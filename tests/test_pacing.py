@@ -11,7 +11,7 @@ from collections import defaultdict
 import pytest
 from hypothesis import given
 
-from felix_reliability._pacing import Pacer
+from felix_reliability._pacing import MAX_PAUSE, Pacer
 from felix_reliability._telegram_api import TelegramPacingError, breaker_outcome, is_retryable
 from felix_reliability.adapters.telegram import TelegramPacing
 from felix_reliability.testing import FakeClock
@@ -88,6 +88,14 @@ def test_a_pause_may_only_lengthen() -> None:
     p.pause("A", 1.0)
     p.acquire("A", FAR)
     assert clock.sleeps == [5.0]
+
+
+def test_a_pause_lasts_at_most_an_hour() -> None:
+    """An absurd retry_after (1e12 s) pauses the chat for MAX_PAUSE only."""
+    p, clock = pacer()
+    p.pause("A", 1e12)
+    p.acquire("A", FAR)
+    assert clock.sleeps == [MAX_PAUSE]
 
 
 def test_paused_chats_at_once_pause_everything() -> None:

@@ -35,10 +35,14 @@ from felix_reliability._validation import (
     check_positive_int,
 )
 
-__all__ = ["Pacer", "TelegramPacing"]
+__all__ = ["MAX_PAUSE", "Pacer", "TelegramPacing"]
 
 # Float sums (now + wait) may land a hair before the target; closer than this counts as there.
 _TOLERANCE: Final = 1e-6
+# A 429 pauses at most this long: a broken or hostile retry_after (say 1e12 s) must not
+# stop a chat, or with a flood every chat, for good. If Telegram still refuses, the
+# next 429 pauses again.
+MAX_PAUSE: Final = 3600.0
 
 
 def _per_chat_interval(value: object) -> float:
@@ -170,11 +174,14 @@ class Pacer:
                 del self._paused[chat]
 
     def pause(self, chat_id: int | str, retry_after: float) -> None:
-        """Pause *chat_id* for *retry_after* seconds after a 429; a flood pauses every chat."""
+        """Pause *chat_id* for *retry_after* seconds (at most an hour) after a 429.
+
+        When ``flood_chats`` chats are paused at once, every chat is paused.
+        """
         with self._lock:
             now = self.clock.monotonic()
             self._forget(now)
-            until = now + retry_after
+            until = now + min(retry_after, MAX_PAUSE)
             self._paused[chat_id] = max(self._paused.get(chat_id, -math.inf), until)
             if len(self._paused) >= self.pacing.flood_chats:
                 self._global_paused = max(self._global_paused, until)
