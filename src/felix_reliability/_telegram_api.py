@@ -9,7 +9,8 @@ The errors::
     Exception
      └── TelegramError                 a Bot API call failed
           ├── TelegramAPIError         an answer came, and it was an error
-          └── TelegramNetworkError     no usable answer: connect, write, read or timeout
+          ├── TelegramNetworkError     no usable answer: connect, write, read or timeout
+          └── TelegramPacingError      client-side pacing would wait past the deadline
 
 `breaker_outcome` returns plain strings (``"success"``, ``"failure"``,
 ``"ignored"``); the notifier maps them to the breaker's ``Outcome``.
@@ -36,6 +37,7 @@ __all__ = [
     "TelegramAPIError",
     "TelegramError",
     "TelegramNetworkError",
+    "TelegramPacingError",
     "breaker_outcome",
     "call_api",
     "call_api_async",
@@ -163,6 +165,32 @@ class TelegramNetworkError(TelegramError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.kind, self.error_type))
+
+
+class TelegramPacingError(TelegramError):
+    """Client-side pacing would make the send wait past its deadline; nothing was sent.
+
+    It carries the wait as ``retry_after``, so a `RetryPolicy` gives up with
+    ``deadline_exceeded`` (or ``retry_after_too_long`` when the wait is above
+    its ``max_retry_after``) instead of sleeping; the breaker ignores it.
+
+    Attributes:
+        chat_id: The chat the message was for.
+        retry_after: Seconds until pacing would let the message go.
+        time_left: Seconds the send had left before its deadline.
+    """
+
+    def __init__(self, chat_id: int | str, retry_after: float, time_left: float) -> None:
+        self.chat_id = chat_id
+        self.retry_after = retry_after
+        self.time_left = time_left
+        super().__init__(
+            f"client-side pacing: chat {chat_id} may send in {retry_after:.3g} s, "
+            f"past the send's deadline ({max(time_left, 0.0):.3g} s left); nothing was sent"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.chat_id, self.retry_after, self.time_left))
 
 
 def _network_kind(exc: httpx.RequestError) -> NetworkErrorKind:
@@ -351,8 +379,11 @@ def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
     and other 4xx are permanent. When the message may already have been
     delivered (a read timeout, a connection broken before the answer, or a
     malformed answer that is not an error status) it retries only for an
-    *idempotent* send. Other exceptions are not retried.
+    *idempotent* send. A `TelegramPacingError` retries after its wait (the
+    policy's deadline check then ends the call). Other exceptions are not retried.
     """
+    if isinstance(exc, TelegramPacingError):
+        return True
     if isinstance(exc, TelegramAPIError):
         code = exc.error_code
         if code == _TOO_MANY_REQUESTS or code >= 500:  # noqa: PLR2004 - server errors
@@ -370,10 +401,13 @@ def breaker_outcome(exc: BaseException) -> BreakerOutcome:
     """Return what *exc* means for the circuit breaker.
 
     5xx, 401, malformed answers, network errors and timeouts are
-    ``"failure"``; 429 is ``"ignored"``; other 4xx are ``"success"``
-    (Telegram answered: a user who blocked the bot must not open the circuit
-    for everyone). Other exceptions are ``"failure"``.
+    ``"failure"``; 429 and `TelegramPacingError` (nothing was sent) are
+    ``"ignored"``; other 4xx are ``"success"`` (Telegram answered: a user who
+    blocked the bot must not open the circuit for everyone). Other exceptions
+    are ``"failure"``.
     """
+    if isinstance(exc, TelegramPacingError):
+        return "ignored"
     if isinstance(exc, TelegramAPIError):
         code = exc.error_code
         if code == _TOO_MANY_REQUESTS:

@@ -5,7 +5,9 @@
 felix_hub defaults: a breaker that opens after 10 consecutive failures for
 120 s and closes after 3 good probes; 4 attempts waiting 1, 2 and 4 s;
 Telegram's ``retry_after`` honored up to 20 s; 30 s for the whole send, each
-attempt's HTTP timeout bounded by the time left.
+attempt's HTTP timeout bounded by the time left. With ``pacing=TelegramPacing()``
+the notifier also keeps Telegram's rate limits itself (1 message per second
+per chat, 30 per second in all), within each send's deadline.
 
 How Telegram's answers are treated:
 
@@ -44,6 +46,7 @@ from felix_reliability._correlation import bind_context
 from felix_reliability._dead_letters import DeadLetter, DeadLetterSink
 from felix_reliability._guard import Guard
 from felix_reliability._metrics import MetricsCollector
+from felix_reliability._pacing import Pacer, TelegramPacing
 from felix_reliability._retry import RetryPolicy
 from felix_reliability._secrets import Secret, redact
 from felix_reliability._telegram_api import (
@@ -62,6 +65,7 @@ __all__ = [  # noqa: RUF022 - plain sorted order, which the exported-members tes
     "MAX_MESSAGE_LENGTH",
     "OPERATION",
     "TelegramNotifier",
+    "TelegramPacing",
     "telegram_guard",
 ]
 
@@ -72,6 +76,7 @@ OPERATION: Final = "telegram.send_message"
 
 _LOGGER: Final = logging.getLogger("felix_reliability.telegram")
 _UNAUTHORIZED: Final = 401
+_TOO_MANY_REQUESTS: Final = 429
 _DEAD_LETTERED: Final = "dead-lettered as "
 _IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 # Whether the send in progress may be repeated safely; read by the retry predicate.
@@ -294,6 +299,8 @@ class _NotifierBase:
     base_url: str
     guard: Guard
     timeout: float
+    pacing: TelegramPacing | None
+    _pacer: Pacer | None
 
     def _configure(
         self,
@@ -306,6 +313,7 @@ class _NotifierBase:
         write_ahead: bool,
         timeout: float,
         clock: Clock | None,
+        pacing: TelegramPacing | None,
     ) -> None:
         given = cast("object", token)  # callers may be untyped
         if not isinstance(given, Secret | str):
@@ -322,6 +330,11 @@ class _NotifierBase:
                 dead_letters=dead_letters, metrics=metrics, write_ahead=write_ahead, clock=clock
             )
         self.guard = check_instance("guard", guard, Guard)
+        if pacing is None:
+            self.pacing, self._pacer = None, None
+        else:
+            self.pacing = check_instance("pacing", pacing, TelegramPacing)
+            self._pacer = Pacer(self.pacing, self._clock)
         install_httpx_log_redaction()
 
     @property
@@ -338,6 +351,15 @@ class _NotifierBase:
         retry = self.guard.retry
         total = retry.deadline if retry is not None and retry.deadline is not None else None
         return self._clock.monotonic() + (total if total is not None else self.timeout)
+
+    def _paced(self, request: _Request, exc: TelegramAPIError) -> None:
+        """Pause the request's chat after a 429 that says how long to wait."""
+        if (
+            self._pacer is not None
+            and exc.error_code == _TOO_MANY_REQUESTS
+            and exc.retry_after is not None
+        ):
+            self._pacer.pause(request.chat_id, exc.retry_after)
 
     def _headers(self, request: _Request) -> dict[str, str]:
         return {_IDEMPOTENCY_HEADER: request.key}
@@ -362,6 +384,9 @@ class TelegramNotifier(_NotifierBase):
         write_ahead: Write a pending letter before each send (needs a store).
         timeout: The longest HTTP timeout of one attempt, in seconds.
         clock: For tests: a `FakeClock`.
+        pacing: Client-side pacing shared by all sends of this notifier (a
+            `TelegramPacing`), or `None` (the default) for none. Each HTTP
+            request waits for its turn, within the send's deadline.
 
     >>> from felix_reliability.adapters.telegram import TelegramNotifier
     >>> with FakeTelegramServer() as server:
@@ -386,6 +411,7 @@ class TelegramNotifier(_NotifierBase):
         write_ahead: bool = False,
         timeout: float = 10.0,
         clock: Clock | None = None,
+        pacing: TelegramPacing | None = None,
     ) -> None:
         self._configure(
             token,
@@ -396,6 +422,7 @@ class TelegramNotifier(_NotifierBase):
             write_ahead=write_ahead,
             timeout=timeout,
             clock=clock,
+            pacing=pacing,
         )
         self._owns_client = client is None
         self._client = httpx.Client() if client is None else client
@@ -450,6 +477,8 @@ class TelegramNotifier(_NotifierBase):
 
     def _attempt(self, request: _Request, deadline_at: float) -> dict[str, object]:
         while True:
+            if self._pacer is not None:
+                self._pacer.acquire(request.chat_id, deadline_at)
             request.attempts += 1
             try:
                 return call_api(
@@ -462,6 +491,7 @@ class TelegramNotifier(_NotifierBase):
                     headers=self._headers(request),
                 )
             except TelegramAPIError as exc:
+                self._paced(request, exc)
                 if not request.follow(exc):
                     raise
 
@@ -498,6 +528,7 @@ class AsyncTelegramNotifier(_NotifierBase):
         write_ahead: bool = False,
         timeout: float = 10.0,
         clock: Clock | None = None,
+        pacing: TelegramPacing | None = None,
     ) -> None:
         self._configure(
             token,
@@ -508,6 +539,7 @@ class AsyncTelegramNotifier(_NotifierBase):
             write_ahead=write_ahead,
             timeout=timeout,
             clock=clock,
+            pacing=pacing,
         )
         self._owns_client = client is None
         self._client = httpx.AsyncClient() if client is None else client
@@ -545,6 +577,8 @@ class AsyncTelegramNotifier(_NotifierBase):
 
     async def _attempt(self, request: _Request, deadline_at: float) -> dict[str, object]:
         while True:
+            if self._pacer is not None:
+                await self._pacer.acquire_async(request.chat_id, deadline_at)
             request.attempts += 1
             try:
                 return await call_api_async(
@@ -557,6 +591,7 @@ class AsyncTelegramNotifier(_NotifierBase):
                     headers=self._headers(request),
                 )
             except TelegramAPIError as exc:
+                self._paced(request, exc)
                 if not request.follow(exc):
                     raise
 
