@@ -32,6 +32,9 @@ from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._correlation import get_context
 from felix_reliability._metrics import DEAD_LETTER_WRITE_FAILURES, MetricsCollector
 from felix_reliability._secrets import DEFAULT_SECRET_KEYS, Secret, redact, redact_data
+from felix_reliability._secrets import (
+    _ASCII_FOLD,  # pyright: ignore[reportPrivateUsage] - folded as redact() folds
+)
 from felix_reliability.exceptions import ConfigurationError, DeadLetterStoreError
 
 __all__ = [
@@ -56,6 +59,21 @@ _logger = logging.getLogger("felix_reliability.dead_letters")
 _encode_string: Final = json.encoder.encode_basestring
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _T = TypeVar("_T")
+
+try:
+    from _json import make_encoder
+except ImportError:  # pragma: no cover - interpreters without CPython's JSON accelerator
+    _encode: Callable[[object], str] = _ENCODER.encode
+else:
+    # `JSONEncoder.encode` builds a new C encoder on every call; this one is
+    # built once. It keeps no circular-reference markers (a cycle ends in a
+    # RecursionError, which `DeadLetter.to_json` reports as a ValueError).
+    _C_ENCODER: Final = make_encoder(
+        None, _ENCODER.default, _encode_string, None, ":", ",", False, False, False
+    )
+
+    def _encode(value: object) -> str:
+        return "".join(_C_ENCODER(value, 0))
 
 
 class DeadLetterReason(enum.StrEnum):
@@ -239,20 +257,23 @@ class DeadLetter:
         """
         # Hand-assembled (it is on every put's path); the same text as
         # encoding `to_dict()`. Timestamps that are equal are formatted once.
+        try:
+            # One encoder call for both: '{"context":...,"payload":...}' minus its brace.
+            tail = _encode({"context": self.context, "payload": self.payload})[1:]
+        except RecursionError:
+            raise ValueError("payload or context is circular or nested too deeply") from None
         created = self.created_at.isoformat()
         first = created if self.first_failure_at == self.created_at else None
         last = created if self.last_failure_at == self.created_at else None
         string = _encode_string
         return (
             f'{{"schema_version":{int(self.schema_version)},"id":{string(self.id)},'
-            f'"operation":{string(self.operation)},"reason":{string(self.reason.value)},'
+            f'"operation":{string(self.operation)},"reason":{string(self.reason)},'
             f'"error_type":{string(self.error_type)},'
             f'"error_message":{string(self.error_message)},"attempts":{int(self.attempts)},'
             f'"first_failure_at":"{first or self.first_failure_at.isoformat()}",'
             f'"last_failure_at":"{last or self.last_failure_at.isoformat()}",'
-            f'"created_at":"{created}","replay_count":{int(self.replay_count)},'
-            # One encoder call for both: '{"context":...,"payload":...}' minus its brace.
-            + _ENCODER.encode({"context": self.context, "payload": self.payload})[1:]
+            f'"created_at":"{created}","replay_count":{int(self.replay_count)},{tail}'
         )
 
     @classmethod
@@ -353,24 +374,23 @@ _SECRET_HINT: Final = re.compile(r"(?i)://|authorization|bearer|\d{3}:")
 _TOKEN_HINT: Final = re.compile(r":[A-Za-z0-9_-]{30}")
 
 
-_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+def _key_needles(keys: frozenset[str]) -> tuple[str, ...] | None:
+    """Return what a mapping key in *keys* looks like in folded `DeadLetter.to_json` text.
 
-
-def _has_secret_key(value: object, keys: frozenset[str]) -> bool:
-    """Say whether a mapping inside *value* has a key in *keys* (any case)."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return False
-    if kind is dict or isinstance(value, Mapping):
-        for key, item in cast("Mapping[object, object]", value).items():
-            if str(key).lower() in keys or (
-                type(item) not in _SCALARS and _has_secret_key(item, keys)
-            ):
-                return True
-        return False
-    if isinstance(value, list | tuple):
-        return any(_has_secret_key(item, keys) for item in cast("list[object]", value))
-    return False
+    A key whose lower-cased name is in *keys* is written as ``"name":``,
+    found in the text folded as `_may_hold_secrets` folds it. That holds for
+    printable ASCII names that JSON writes unescaped and that no non-string
+    key turns into (``None`` is written ``null``, numbers as digits, and
+    ``str()`` of a mixed-in enum key is ``Class.NAME``); for any
+    other configured name there are no needles (`None`) and every letter is
+    masked the slow way.
+    """
+    for key in keys:
+        if not (key.isascii() and key.isprintable()) or (
+            '"' in key or "\\" in key or key == "none" or key[:1] in "-0123456789"
+        ):
+            return None
+    return tuple(f'"{key}":' for key in sorted(keys))
 
 
 def _registered_in(text: str) -> bool:
@@ -453,7 +473,7 @@ class DeadLetterStore(DeadLetterSink, Protocol):
 class _Masking:
     """Shared sink plumbing: masking, metrics for write failures."""
 
-    __slots__ = ("_keys", "_metrics", "_redact")
+    __slots__ = ("_keys", "_metrics", "_needles", "_redact")
 
     sink_name = "sink"
 
@@ -467,29 +487,38 @@ class _Masking:
         if isinstance(secret_keys, str):
             raise TypeError("secret_keys must be an iterable of key names, not a str")
         self._keys = DEFAULT_SECRET_KEYS | {key.lower() for key in secret_keys}
+        self._needles = _key_needles(self._keys)
         self._redact = redact
         self._metrics = metrics
 
     def _mask(self, letter: DeadLetter) -> DeadLetter:
         return mask_letter(letter, keys=self._keys, extra=self._redact)
 
-    def _may_hold_secrets(self, letter: DeadLetter, text: str) -> bool:
-        """Say whether `mask_letter` could change *letter*, whose JSON is *text*.
+    def _may_hold_secrets(self, text: str) -> bool:
+        """Say whether `mask_letter` could change the letter whose JSON is *text*.
 
         Every shape `redact` masks contains ``://``, ``authorization``,
-        ``bearer`` or, for a bot token, a colon and 30 token characters;
-        substring tests are much faster than running the patterns.
+        ``bearer`` or, for a bot token, a colon and 30 token characters, and
+        a secret mapping key is written ``"name":``; substring tests on the
+        text are much faster than running the patterns or walking the payload.
         """
-        lower = text.lower()
-        return (
-            "://" in lower
-            or "authorization" in lower
-            or "bearer" in lower
+        # Folded as `redact` folds it, so that what its patterns match is found.
+        folded = text.lower() if text.isascii() else text.translate(_ASCII_FOLD).lower()
+        if (
+            "://" in folded
+            or "authorization" in folded
+            or "bearer" in folded
             or _TOKEN_HINT.search(text) is not None
             or _registered_in(text)
-            or _has_secret_key(letter.payload, self._keys)
-            or _has_secret_key(letter.context, self._keys)
-        )
+        ):
+            return True
+        needles = self._needles
+        if needles is None:
+            return True
+        for needle in needles:  # noqa: SIM110 - a plain loop: any() of a generator costs more here
+            if needle in folded:
+                return True
+        return False
 
     def _masked_json(self, letter: DeadLetter) -> str:
         """Return the masked letter's JSON; serialise once when there is nothing to mask."""
@@ -499,7 +528,7 @@ class _Masking:
             except TypeError:  # such as a Secret in the payload: masking may fix it
                 pass
             else:
-                if not self._may_hold_secrets(letter, text):
+                if not self._may_hold_secrets(text):
                     return text
         return self._mask(letter).to_json()
 
@@ -663,10 +692,13 @@ class JsonlDeadLetterSink(_Masking):
         try:
             line = (self._masked_json(letter) + "\n").encode()
             with self._lock:
-                if self._fd is None:
-                    self._fd = self._open()
-                _write_all(self._fd, line)
-                os.fsync(self._fd)
+                fd = self._fd
+                if fd is None:
+                    fd = self._fd = self._open()
+                written = os.write(fd, line)
+                if written < len(line):  # a short write (a full disk, a signal): finish it
+                    _write_all(fd, line[written:])
+                os.fsync(fd)
         except Exception as exc:
             raise self._write_failed(letter, exc) from exc
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["SQLiteDeadLetterStore"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 # ``seq`` (the rowid) breaks ties between letters created in the same
 # microsecond; the indexes make ``list(limit=100)`` a short index walk
@@ -58,7 +59,7 @@ def _close_if_owner(connection: sqlite3.Connection, pid: int) -> None:
 
 
 def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 class SQLiteDeadLetterStore(_Masking):
@@ -203,10 +204,11 @@ class SQLiteDeadLetterStore(_Masking):
             params = (letter.id, letter.operation, _micros(letter.created_at), body)
             with self._lock:
                 connection = self._connect()
-                connection.execute("BEGIN IMMEDIATE")
+                execute = connection.execute
+                execute("BEGIN IMMEDIATE")
                 try:
-                    connection.execute(_INSERT, params)
-                    connection.execute("COMMIT")
+                    execute(_INSERT, params)
+                    execute("COMMIT")
                 except BaseException:
                     connection.rollback()  # a no-op when the failure already ended it
                     raise
