@@ -31,9 +31,12 @@ from felix_reliability import _secrets
 from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._correlation import get_context
 from felix_reliability._metrics import DEAD_LETTER_WRITE_FAILURES, MetricsCollector
-from felix_reliability._secrets import DEFAULT_SECRET_KEYS, Secret, redact, redact_data
 from felix_reliability._secrets import (
     _ASCII_FOLD,  # pyright: ignore[reportPrivateUsage] - folded as redact() folds
+    DEFAULT_SECRET_KEYS,
+    Secret,
+    redact,
+    redact_data,
 )
 from felix_reliability.exceptions import ConfigurationError, DeadLetterStoreError
 
@@ -60,20 +63,24 @@ _encode_string: Final = json.encoder.encode_basestring
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _T = TypeVar("_T")
 
-try:
-    from _json import make_encoder
-except ImportError:  # pragma: no cover - interpreters without CPython's JSON accelerator
-    _encode: Callable[[object], str] = _ENCODER.encode
-else:
-    # `JSONEncoder.encode` builds a new C encoder on every call; this one is
-    # built once. It keeps no circular-reference markers (a cycle ends in a
-    # RecursionError, which `DeadLetter.to_json` reports as a ValueError).
-    _C_ENCODER: Final = make_encoder(
-        None, _ENCODER.default, _encode_string, None, ":", ",", False, False, False
-    )
+# `JSONEncoder.encode` builds a new C encoder on every call; this one is built
+# once. It keeps no circular-reference markers: a cycle ends in a
+# RecursionError, which `DeadLetter.to_json` reports as a ValueError.
+_make_encoder = cast(
+    "Callable[..., Callable[[object, int], Iterable[str]]] | None",
+    getattr(json.encoder, "c_make_encoder", None),
+)
+_C_ENCODER: Final = (
+    None
+    if _make_encoder is None
+    else _make_encoder(None, _ENCODER.default, _encode_string, None, ":", ",", False, False, False)  # noqa: FBT003 - the C encoder takes positional arguments only
+)
 
-    def _encode(value: object) -> str:
-        return "".join(_C_ENCODER(value, 0))
+
+def _encode(value: object) -> str:
+    if _C_ENCODER is None:  # pragma: no cover - interpreters without CPython's JSON accelerator
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 class DeadLetterReason(enum.StrEnum):
