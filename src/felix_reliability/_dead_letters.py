@@ -381,23 +381,32 @@ _SECRET_HINT: Final = re.compile(r"(?i)://|authorization|bearer|\d{3}:")
 _TOKEN_HINT: Final = re.compile(r":[A-Za-z0-9_-]{30}")
 
 
-def _key_needles(keys: frozenset[str]) -> tuple[str, ...] | None:
-    """Return what a mapping key in *keys* looks like in folded `DeadLetter.to_json` text.
+# Every shape `redact` masks contains one of these in the text folded as it
+# folds it (a bot token is found by `_TOKEN_HINT` instead).
+_REDACT_HINTS: Final = ("://", "authorization", "bearer")
 
-    A key whose lower-cased name is in *keys* is written as ``"name":``,
-    found in the text folded as `_may_hold_secrets` folds it. That holds for
-    printable ASCII names that JSON writes unescaped and that no non-string
-    key turns into (``None`` is written ``null``, numbers as digits, and
-    ``str()`` of a mixed-in enum key is ``Class.NAME``); for any
-    other configured name there are no needles (`None`) and every letter is
-    masked the slow way.
+
+def _needles(keys: frozenset[str]) -> tuple[str, ...] | None:
+    """Return substrings, one of which the folded JSON of a letter to mask contains.
+
+    They are the `_REDACT_HINTS` and, for each secret key, ``name":``: a
+    mapping key whose lower-cased name is in *keys* is written ``"Name":``.
+    That holds for printable ASCII names that JSON writes unescaped and that
+    no other key's ``str()`` turns into (``None`` is written ``null``,
+    numbers as digits, a mixed-in enum member as its value, not
+    ``Class.NAME``); for any other configured name there are no needles
+    (`None`) and every letter is masked the slow way. A needle that contains
+    another is dropped: the shorter one finds whatever it would.
     """
     for key in keys:
         if not (key.isascii() and key.isprintable()) or (
-            '"' in key or "\\" in key or key == "none" or key[:1] in "-0123456789"
+            '"' in key or "\\" in key or "." in key or key == "none" or key[:1] in "-0123456789"
         ):
             return None
-    return tuple(f'"{key}":' for key in sorted(keys))
+    found = {*_REDACT_HINTS, *(f'{key}":' for key in keys)}
+    return tuple(
+        sorted(needle for needle in found if not any(o in needle for o in found - {needle}))
+    )
 
 
 def _registered_in(text: str) -> bool:
@@ -494,7 +503,7 @@ class _Masking:
         if isinstance(secret_keys, str):
             raise TypeError("secret_keys must be an iterable of key names, not a str")
         self._keys = DEFAULT_SECRET_KEYS | {key.lower() for key in secret_keys}
-        self._needles = _key_needles(self._keys)
+        self._needles = _needles(self._keys)
         self._redact = redact
         self._metrics = metrics
 
@@ -504,24 +513,16 @@ class _Masking:
     def _may_hold_secrets(self, text: str) -> bool:
         """Say whether `mask_letter` could change the letter whose JSON is *text*.
 
-        Every shape `redact` masks contains ``://``, ``authorization``,
-        ``bearer`` or, for a bot token, a colon and 30 token characters, and
-        a secret mapping key is written ``"name":``; substring tests on the
-        text are much faster than running the patterns or walking the payload.
+        Substring tests on the text (see `_needles`) are much faster than
+        running `redact`'s patterns or walking the payload and context.
         """
+        needles = self._needles
+        if needles is None or _TOKEN_HINT.search(text) is not None:
+            return True
+        if _secrets._registered and _registered_in(text):  # noqa: SLF001 - the Secret values redact() masks  # pyright: ignore[reportPrivateUsage]
+            return True
         # Folded as `redact` folds it, so that what its patterns match is found.
         folded = text.lower() if text.isascii() else text.translate(_ASCII_FOLD).lower()
-        if (
-            "://" in folded
-            or "authorization" in folded
-            or "bearer" in folded
-            or _TOKEN_HINT.search(text) is not None
-            or _registered_in(text)
-        ):
-            return True
-        needles = self._needles
-        if needles is None:
-            return True
         for needle in needles:  # noqa: SIM110 - a plain loop: any() of a generator costs more here
             if needle in folded:
                 return True
