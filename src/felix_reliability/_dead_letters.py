@@ -258,7 +258,7 @@ class DeadLetter:
 
         Raises:
             TypeError: If the payload or the context is not JSON-safe.
-            ValueError: If they hold NaN or an infinity.
+            ValueError: If they hold NaN or an infinity, or contain themselves.
 
         .. versionadded:: 0.1.0
         """

@@ -201,7 +201,8 @@ class SQLiteDeadLetterStore(_Masking):
         """
         try:
             body = self._masked_json(letter)
-            params = (letter.id, letter.operation, _micros(letter.created_at), body)
+            micros = (letter.created_at - _EPOCH) // _MICROSECOND  # _micros(), inlined
+            params = (letter.id, letter.operation, micros, body)
             with self._lock:
                 connection = self._connect()
                 execute = connection.execute
