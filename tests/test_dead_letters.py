@@ -40,7 +40,7 @@ from tests.dead_letter_store_contract import (
     StoreFactory,
     make_letter,
 )
-from tests.strategies_dead_letters import dead_letters
+from tests.strategies_dead_letters import dead_letters, secretish_letters
 
 SRC = str(Path(__file__).parents[1] / "src")
 ROOT = str(Path(__file__).parents[1])
@@ -629,3 +629,18 @@ def test_jsonl_sink_finishes_a_short_write(tmp_path: Path, monkeypatch: pytest.M
         "letter-000000",
         "letter-000001",
     ]
+
+
+@pytest.mark.parametrize("extra_keys", [(), ("key", "api.key"), ("Note",)])
+@given(letter=secretish_letters)
+def test_every_put_writes_the_masked_letter(
+    letter: DeadLetter, extra_keys: tuple[str, ...]
+) -> None:
+    """What a sink writes is exactly the JSON of mask_letter(): the fast check never skips one."""
+    from felix_reliability._secrets import DEFAULT_SECRET_KEYS
+
+    store = MemoryDeadLetterStore(secret_keys=extra_keys)
+    store.put(letter)
+    keys = DEFAULT_SECRET_KEYS | {key.lower() for key in extra_keys}
+    stored = store._letters[letter.id][2]
+    assert stored == mask_letter(letter, keys=keys).to_json()
