@@ -53,6 +53,18 @@ _INSERT: Final = (
 )
 
 
+# This process's id, read on every write without a system call; a forked
+# child refreshes it before any of its code runs (os.fork runs the hook).
+_process_id = [os.getpid()]
+
+
+def _refresh_process_id() -> None:
+    _process_id[0] = os.getpid()
+
+
+os.register_at_fork(after_in_child=_refresh_process_id)
+
+
 def _close_if_owner(connection: sqlite3.Connection, pid: int) -> None:
     if os.getpid() == pid:
         connection.close()
@@ -112,7 +124,7 @@ class SQLiteDeadLetterStore(_Masking):
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
-        self._pid = os.getpid()
+        self._pid = _process_id[0]
         with self._lock:
             self._connect()
 
@@ -122,10 +134,10 @@ class SQLiteDeadLetterStore(_Masking):
         return self._path
 
     def _connect(self) -> sqlite3.Connection:
-        if self._connection is not None and self._pid == os.getpid():
+        if self._connection is not None and self._pid == _process_id[0]:
             return self._connection
         # After a fork the parent's connection must not be used (nor closed) here.
-        self._pid = os.getpid()
+        self._pid = _process_id[0]
         try:
             connection = sqlite3.connect(
                 self._path,
@@ -282,7 +294,7 @@ class SQLiteDeadLetterStore(_Masking):
     def close(self) -> None:
         """Close the connection; a later call opens it again."""
         with self._lock:
-            if self._connection is not None and self._pid == os.getpid():
+            if self._connection is not None and self._pid == _process_id[0]:
                 self._connection.close()
             self._connection = None
 
