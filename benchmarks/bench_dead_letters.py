@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -19,9 +20,9 @@ _ids = itertools.count()
 _CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _letter() -> DeadLetter:
+def _letter(prefix: str = "ours") -> DeadLetter:
     return DeadLetter(
-        id=f"bench-{next(_ids)}",
+        id=f"{prefix}-{next(_ids):06d}",  # ids of one length: every case writes equal rows
         operation="telegram.send_message",
         payload={"chat_id": 123456789, "text": "Order 4711 is ready for pickup", "order_id": 4711},
         reason="retries_exhausted",
@@ -35,41 +36,43 @@ def _letter() -> DeadLetter:
     )
 
 
-# Letters are built ahead, as the raw rows' bodies are: the rows time the put alone.
-_POOL = iter([_letter() for _ in range(40_000)])
+# Letters are built ahead, and so are the raw cases' bodies: the rows time the
+# put alone. Every case writes the same bytes: a raw body is exactly the text
+# our put writes for a letter of the same shape (an id of the same length),
+# and the json.dumps peers serialise the same fields the same way. Each case
+# has its own file, created alike, so no case grows another's file or index.
+_POOL = iter([_letter() for _ in range(20_000)])
+_RAW_BODIES = iter([(letter.id, letter.to_json()) for letter in map(_letter, ["rawa"] * 10_000)])
+_RAW_LINES = iter([(_letter("rawa").to_json() + "\n").encode() for _ in range(10_000)])
+_RAW_DICTS = iter([_letter("rawj").to_dict() for _ in range(10_000)])
+_CREATED_US = 1_767_225_600_000_000
+_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+_sample = _letter("same")
+if _sample.to_json() != _dumps(_sample.to_dict()):
+    raise RuntimeError("the json.dumps peers would not write the text our put writes")
 
 
 # -- SQLite put ------------------------------------------------------------------------------
 
-_store = SQLiteDeadLetterStore(_FOLDER / "ours.db")
-_raw = sqlite3.connect(_FOLDER / "raw.db", timeout=30.0, isolation_level=None)
-_raw.execute("PRAGMA busy_timeout = 30000")
-_raw.execute("PRAGMA journal_mode = WAL")
-_raw.execute("PRAGMA synchronous = FULL")
-_raw.execute(
-    "CREATE TABLE IF NOT EXISTS felix_dead_letters (seq INTEGER PRIMARY KEY, id TEXT NOT NULL "
-    "UNIQUE, operation TEXT NOT NULL, created_us INTEGER NOT NULL, body TEXT NOT NULL)"
+_INSERT = (
+    "INSERT OR IGNORE INTO felix_dead_letters (id, operation, created_us, body) VALUES (?, ?, ?, ?)"
 )
-_raw.execute("CREATE INDEX IF NOT EXISTS c ON felix_dead_letters (created_us)")
-_raw.execute("CREATE INDEX IF NOT EXISTS o ON felix_dead_letters (operation, created_us)")
-_BODY = _letter().to_json()
-# What an application writing without the library would serialise: the same fields.
-_DICT = _letter().to_dict()
 
 
-def _sqlite_raw_json(n: int) -> None:
-    execute = _raw.execute
-    dumps = json.dumps
-    for _ in range(n):
-        letter_id = f"rawjson-{next(_ids)}"
-        body = dumps({**_DICT, "id": letter_id})
-        execute("BEGIN IMMEDIATE")
-        execute(
-            "INSERT OR IGNORE INTO felix_dead_letters (id, operation, created_us, body) "
-            "VALUES (?, ?, ?, ?)",
-            (letter_id, "telegram.send_message", 1_767_225_600_000_000, body),
-        )
-        execute("COMMIT")
+def _raw_connection(name: str) -> sqlite3.Connection:
+    """Open a file created by the store (same schema), with the store's pragmas."""
+    SQLiteDeadLetterStore(_FOLDER / name).close()
+    connection = sqlite3.connect(_FOLDER / name, timeout=30.0, isolation_level=None)
+    connection.execute("PRAGMA busy_timeout = 30000")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = FULL")
+    return connection
+
+
+_store = SQLiteDeadLetterStore(_FOLDER / "ours.db")
+_raw = _raw_connection("raw.db")
+_raw_json = _raw_connection("raw-json.db")
+_BODY = _letter().to_json()  # for the list rows' fill
 
 
 def _sqlite_ours(n: int) -> None:
@@ -80,21 +83,27 @@ def _sqlite_ours(n: int) -> None:
 
 def _sqlite_raw(n: int) -> None:
     execute = _raw.execute
-    for _ in range(n):
-        letter_id = f"raw-{next(_ids)}"
+    for letter_id, body in itertools.islice(_RAW_BODIES, n):
         execute("BEGIN IMMEDIATE")
-        execute(
-            "INSERT OR IGNORE INTO felix_dead_letters (id, operation, created_us, body) "
-            "VALUES (?, ?, ?, ?)",
-            (letter_id, "telegram.send_message", 1_767_225_600_000_000, _BODY),
-        )
+        execute(_INSERT, (letter_id, "telegram.send_message", _CREATED_US, body))
+        execute("COMMIT")
+
+
+def _sqlite_raw_json(n: int) -> None:
+    execute = _raw_json.execute
+    dumps = _dumps
+    for fields in itertools.islice(_RAW_DICTS, n):
+        body = dumps(fields)
+        execute("BEGIN IMMEDIATE")
+        execute(_INSERT, (fields["id"], "telegram.send_message", _CREATED_US, body))
         execute("COMMIT")
 
 
 # -- JSONL put -------------------------------------------------------------------------------
 
 _sink = JsonlDeadLetterSink(_FOLDER / "ours.jsonl")
-_LINE = (_BODY + "\n").encode()
+_raw_file = (_FOLDER / "raw.jsonl").open("ab")  # kept open, as the sink keeps its file
+_raw_json_file = (_FOLDER / "raw-json.jsonl").open("ab")
 
 
 def _jsonl_ours(n: int) -> None:
@@ -103,21 +112,23 @@ def _jsonl_ours(n: int) -> None:
         put(letter)
 
 
-def _jsonl_raw_json(n: int) -> None:
-    dumps = json.dumps
-    with (_FOLDER / "raw-json.jsonl").open("ab") as file:
-        for _ in range(n):
-            file.write((dumps({**_DICT, "id": f"rawjson-{next(_ids)}"}) + "\n").encode())
-            file.flush()
-            os.fsync(file.fileno())
-
-
 def _jsonl_raw(n: int) -> None:
-    with (_FOLDER / "raw.jsonl").open("ab") as file:
-        for _ in range(n):
-            file.write(_LINE)
-            file.flush()
-            os.fsync(file.fileno())
+    file = _raw_file
+    fileno = file.fileno()
+    for line in itertools.islice(_RAW_LINES, n):
+        file.write(line)
+        file.flush()
+        os.fsync(fileno)
+
+
+def _jsonl_raw_json(n: int) -> None:
+    file = _raw_json_file
+    fileno = file.fileno()
+    dumps = _dumps
+    for fields in itertools.islice(_RAW_DICTS, n):
+        file.write((dumps(fields) + "\n").encode())
+        file.flush()
+        os.fsync(fileno)
 
 
 # -- list(limit=100) at two sizes ------------------------------------------------------------
@@ -136,7 +147,7 @@ def _filled(size: int) -> SQLiteDeadLetterStore:
                     f"fill-{index}",
                     "telegram.send_message",
                     index,
-                    _BODY.replace("bench-", f"f{index}-"),
+                    _BODY.replace("ours-", f"f{index}-"),
                 )
                 for index in range(size)
             ),
@@ -176,9 +187,11 @@ def rows() -> list[Row]:
                 Case("raw sqlite3 + json.dumps", _sqlite_raw_json),
             ),
             targets={"raw sqlite3": 1 / 0.9, "raw sqlite3 + json.dumps": 1 / 0.9},
-            operations=300,
-            note="issue target: throughput >= 0.9x raw, i.e. time ratio <= 1.11x; the raw "
-            "peers write a pre-serialised body, the json.dumps peers serialise the same fields",
+            operations=10,
+            rounds=300,
+            note="issue target: throughput >= 0.9x raw, i.e. time ratio <= 1.11x; every case "
+            "writes the same bytes to its own file: the raw peers a pre-serialised body, the "
+            "json.dumps peers the same fields serialised alike",
         ),
         Row(
             title="JsonlDeadLetterSink.put vs raw append + flush + fsync",
@@ -188,9 +201,11 @@ def rows() -> list[Row]:
                 Case("raw json.dumps+append+fsync", _jsonl_raw_json),
             ),
             targets={"raw append+fsync": 1 / 0.9, "raw json.dumps+append+fsync": 1 / 0.9},
-            operations=300,
-            note="issue target: throughput >= 0.9x raw, i.e. time ratio <= 1.11x; the raw "
-            "peers write a pre-serialised body, the json.dumps peers serialise the same fields",
+            operations=10,
+            rounds=300,
+            note="issue target: throughput >= 0.9x raw, i.e. time ratio <= 1.11x; every case "
+            "writes the same bytes to its own file: the raw peers a pre-serialised body, the "
+            "json.dumps peers the same fields serialised alike",
         ),
         Row(
             title="SQLiteDeadLetterStore.list(limit=100): 100,000 letters vs 1,000",

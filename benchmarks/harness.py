@@ -38,6 +38,9 @@ class Row:
     targets: dict[str, float] = field(default_factory=dict)
     operations: int = 20_000
     note: str = ""
+    #: Rounds for this row instead of the runner's: slow, noisy rows (an
+    #: fsync per operation) use many short rounds, interleaved finely.
+    rounds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,13 @@ class Result:
             return float("inf")
         return self.median_ns[self.row.ours.name] / peer_ns
 
+    def min_ratio(self, peer: str) -> float:
+        """Return ours/peer on the fastest rounds (inf when the peer costs nothing)."""
+        peer_ns = self.min_ns[peer]
+        if peer_ns <= 0:
+            return float("inf")
+        return self.min_ns[self.row.ours.name] / peer_ns
+
 
 def _time_ns(case: Case, n: int) -> float:
     start = time.perf_counter_ns()
@@ -66,6 +76,8 @@ def measure(row: Row, *, rounds: int, scale: float = 1.0) -> Result:
     """Time every case of *row* over *rounds* interleaved rounds."""
     cases = [row.ours, *row.peers] + ([row.baseline] if row.baseline else [])
     n = max(1, int(row.operations * scale))
+    if row.rounds is not None:
+        rounds = max(rounds, int(row.rounds * scale))
     samples: dict[str, list[float]] = {case.name: [] for case in cases}
     for case in cases:  # warm up caches, lazily created objects and the allocator
         case.run(max(1, n // 10))

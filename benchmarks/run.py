@@ -41,7 +41,10 @@ def _format(result: Result) -> list[str]:
         verdict = ""
         if target is not None:
             verdict = f"  target <= {target:g}x  {'met' if ratio <= target else 'MISSED'}"
-        lines.append(f"  ratio ours/{peer.name}: {ratio:.3f}x{verdict}")
+        lines.append(
+            f"  ratio ours/{peer.name}: {ratio:.3f}x (min {result.min_ratio(peer.name):.3f}x)"
+            f"{verdict}"
+        )
     return lines
 
 
@@ -66,6 +69,7 @@ def main() -> int:
                 "median_ns": r.median_ns,
                 "min_ns": r.min_ns,
                 "ratios": {p.name: r.ratio(p.name) for p in r.row.peers},
+                "min_ratios": {p.name: r.min_ratio(p.name) for p in r.row.peers},
                 "targets": r.row.targets,
             }
             for r in results

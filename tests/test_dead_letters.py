@@ -40,7 +40,7 @@ from tests.dead_letter_store_contract import (
     StoreFactory,
     make_letter,
 )
-from tests.strategies_dead_letters import dead_letters
+from tests.strategies_dead_letters import dead_letters, secretish_letters
 
 SRC = str(Path(__file__).parents[1] / "src")
 ROOT = str(Path(__file__).parents[1])
@@ -572,3 +572,75 @@ def test_nested_secret_keys_are_found() -> None:
     assert store.get(  # type: ignore[union-attr]
         "letter-000001"
     ).payload == {"items": [{"n": 1}, {"Password": "[REDACTED]"}]}
+
+
+def test_a_circular_payload_is_a_value_error() -> None:
+    """A payload that contains itself cannot be written: to_json raises ValueError."""
+    payload: dict[str, object] = {"n": 1}
+    payload["self"] = payload
+    with pytest.raises(ValueError, match="circular"):
+        make_letter(payload=payload).to_json()
+
+
+def test_an_authorization_spelled_with_a_dotless_i_is_masked() -> None:
+    """Text that redact() matches case-insensitively (a dotless i) is masked by every sink."""
+    store = MemoryDeadLetterStore()
+    store.put(
+        make_letter(1, error_message="refused: AUTHORIZATION=abc123", payload={"n": "\u0131"})
+    )
+    store.put(make_letter(2, error_message="refused: author\u0131zation=abc123"))
+    expected = ["refused: AUTHORIZATION=[REDACTED]", "refused: author\u0131zation=[REDACTED]"]
+    assert expected == [letter.error_message for letter in store.list()]
+
+
+@pytest.mark.parametrize("key", ["api.key", "none", "2fa", 'we"ird', "pässwort", "tab\tkey"])
+def test_configured_keys_json_may_not_spell_plainly_are_masked(key: str) -> None:
+    """A configured key that JSON may write differently is still masked (the slow way)."""
+    store = MemoryDeadLetterStore(secret_keys=[key])
+    store.put(make_letter(1, payload={key.upper(): "hunter2", "text": "hi"}))
+    assert {key.upper(): "[REDACTED]", "text": "hi"} == store.get("letter-000001").payload  # type: ignore[union-attr]
+
+
+def test_none_keys_are_masked_when_none_is_a_secret_key() -> None:
+    """A None mapping key (written null) is masked when "none" is configured."""
+    store = MemoryDeadLetterStore(secret_keys=["None"])
+    store.put(make_letter(1, payload={None: "hunter2", "text": "hi"}))
+    assert store.get("letter-000001").payload == {"null": "[REDACTED]", "text": "hi"}  # type: ignore[union-attr]
+
+
+def test_jsonl_sink_finishes_a_short_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the OS writes only part of a line, the sink writes the rest before the fsync."""
+    real_write = os.write
+    calls: list[int] = []
+
+    def write_a_few_bytes_first(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        return real_write(fd, bytes(data)[:7] if len(calls) == 1 else data)
+
+    sink = JsonlDeadLetterSink(tmp_path / "letters.jsonl")
+    sink.put(make_letter(0))  # opens the file
+    calls.clear()
+    monkeypatch.setattr(os, "write", write_a_few_bytes_first)
+    sink.put(make_letter(1))
+    monkeypatch.undo()
+    sink.close()
+    assert len(calls) == 2
+    assert [letter.id for letter in read_jsonl_letters(tmp_path / "letters.jsonl")] == [
+        "letter-000000",
+        "letter-000001",
+    ]
+
+
+@pytest.mark.parametrize("extra_keys", [(), ("key", "api.key"), ("Note",)])
+@given(letter=secretish_letters)
+def test_every_put_writes_the_masked_letter(
+    letter: DeadLetter, extra_keys: tuple[str, ...]
+) -> None:
+    """What a sink writes is exactly the JSON of mask_letter(): the fast check never skips one."""
+    from felix_reliability._secrets import DEFAULT_SECRET_KEYS
+
+    store = MemoryDeadLetterStore(secret_keys=extra_keys)
+    store.put(letter)
+    keys = DEFAULT_SECRET_KEYS | {key.lower() for key in extra_keys}
+    stored = store._letters[letter.id][2]
+    assert stored == mask_letter(letter, keys=keys).to_json()

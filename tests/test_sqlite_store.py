@@ -112,6 +112,22 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
     assert store._connect() is parent_connection
 
 
+def test_the_fork_hook_records_this_process_id(tmp_path: Path) -> None:
+    """The hook os.fork runs in a child sets the process id stores compare with."""
+    from felix_reliability import _sqlite
+
+    store = SQLiteDeadLetterStore(tmp_path / "letters.db")
+    connection = store._connect()
+    _sqlite._process_id[0] = -1  # as a forked child sees it before the hook runs
+    try:
+        child_connection = store._connect()
+    finally:
+        _sqlite._refresh_process_id()
+    assert (child_connection is connection, _sqlite._process_id[0]) == (False, os.getpid())
+    child_connection.close()
+    connection.close()
+
+
 _SQLITE_CHILD = """
 import sys
 from felix_reliability import SQLiteDeadLetterStore

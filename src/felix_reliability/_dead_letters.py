@@ -31,7 +31,13 @@ from felix_reliability import _secrets
 from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._correlation import get_context
 from felix_reliability._metrics import DEAD_LETTER_WRITE_FAILURES, MetricsCollector
-from felix_reliability._secrets import DEFAULT_SECRET_KEYS, Secret, redact, redact_data
+from felix_reliability._secrets import (
+    _ASCII_FOLD,  # pyright: ignore[reportPrivateUsage] - folded as redact() folds
+    DEFAULT_SECRET_KEYS,
+    Secret,
+    redact,
+    redact_data,
+)
 from felix_reliability.exceptions import ConfigurationError, DeadLetterStoreError
 
 __all__ = [
@@ -56,6 +62,25 @@ _logger = logging.getLogger("felix_reliability.dead_letters")
 _encode_string: Final = json.encoder.encode_basestring
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _T = TypeVar("_T")
+
+# `JSONEncoder.encode` builds a new C encoder on every call; this one is built
+# once. It keeps no circular-reference markers: a cycle ends in a
+# RecursionError, which `DeadLetter.to_json` reports as a ValueError.
+_make_encoder = cast(
+    "Callable[..., Callable[[object, int], Iterable[str]]] | None",
+    getattr(json.encoder, "c_make_encoder", None),
+)
+_C_ENCODER: Final = (
+    None
+    if _make_encoder is None
+    else _make_encoder(None, _ENCODER.default, _encode_string, None, ":", ",", False, False, False)  # noqa: FBT003 - the C encoder takes positional arguments only
+)
+
+
+def _encode(value: object) -> str:
+    if _C_ENCODER is None:  # pragma: no cover - interpreters without CPython's JSON accelerator
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 class DeadLetterReason(enum.StrEnum):
@@ -233,26 +258,29 @@ class DeadLetter:
 
         Raises:
             TypeError: If the payload or the context is not JSON-safe.
-            ValueError: If they hold NaN or an infinity.
+            ValueError: If they hold NaN or an infinity, or contain themselves.
 
         .. versionadded:: 0.1.0
         """
         # Hand-assembled (it is on every put's path); the same text as
         # encoding `to_dict()`. Timestamps that are equal are formatted once.
+        try:
+            # One encoder call for both: '{"context":...,"payload":...}' minus its brace.
+            tail = _encode({"context": self.context, "payload": self.payload})[1:]
+        except RecursionError:
+            raise ValueError("payload or context is circular or nested too deeply") from None
         created = self.created_at.isoformat()
         first = created if self.first_failure_at == self.created_at else None
         last = created if self.last_failure_at == self.created_at else None
         string = _encode_string
         return (
             f'{{"schema_version":{int(self.schema_version)},"id":{string(self.id)},'
-            f'"operation":{string(self.operation)},"reason":{string(self.reason.value)},'
+            f'"operation":{string(self.operation)},"reason":{string(self.reason)},'
             f'"error_type":{string(self.error_type)},'
             f'"error_message":{string(self.error_message)},"attempts":{int(self.attempts)},'
             f'"first_failure_at":"{first or self.first_failure_at.isoformat()}",'
             f'"last_failure_at":"{last or self.last_failure_at.isoformat()}",'
-            f'"created_at":"{created}","replay_count":{int(self.replay_count)},'
-            # One encoder call for both: '{"context":...,"payload":...}' minus its brace.
-            + _ENCODER.encode({"context": self.context, "payload": self.payload})[1:]
+            f'"created_at":"{created}","replay_count":{int(self.replay_count)},{tail}'
         )
 
     @classmethod
@@ -353,24 +381,32 @@ _SECRET_HINT: Final = re.compile(r"(?i)://|authorization|bearer|\d{3}:")
 _TOKEN_HINT: Final = re.compile(r":[A-Za-z0-9_-]{30}")
 
 
-_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+# Every shape `redact` masks contains one of these in the text folded as it
+# folds it (a bot token is found by `_TOKEN_HINT` instead).
+_REDACT_HINTS: Final = ("://", "authorization", "bearer")
 
 
-def _has_secret_key(value: object, keys: frozenset[str]) -> bool:
-    """Say whether a mapping inside *value* has a key in *keys* (any case)."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return False
-    if kind is dict or isinstance(value, Mapping):
-        for key, item in cast("Mapping[object, object]", value).items():
-            if str(key).lower() in keys or (
-                type(item) not in _SCALARS and _has_secret_key(item, keys)
-            ):
-                return True
-        return False
-    if isinstance(value, list | tuple):
-        return any(_has_secret_key(item, keys) for item in cast("list[object]", value))
-    return False
+def _needles(keys: frozenset[str]) -> tuple[str, ...] | None:
+    """Return substrings, one of which the folded JSON of a letter to mask contains.
+
+    They are the `_REDACT_HINTS` and, for each secret key, ``name":``: a
+    mapping key whose lower-cased name is in *keys* is written ``"Name":``.
+    That holds for printable ASCII names that JSON writes unescaped and that
+    no other key's ``str()`` turns into (``None`` is written ``null``,
+    numbers as digits, a mixed-in enum member as its value, not
+    ``Class.NAME``); for any other configured name there are no needles
+    (`None`) and every letter is masked the slow way. A needle that contains
+    another is dropped: the shorter one finds whatever it would.
+    """
+    for key in keys:
+        if not (key.isascii() and key.isprintable()) or (
+            '"' in key or "\\" in key or "." in key or key == "none" or key[:1] in "-0123456789"
+        ):
+            return None
+    found = {*_REDACT_HINTS, *(f'{key}":' for key in keys)}
+    return tuple(
+        sorted(needle for needle in found if not any(o in needle for o in found - {needle}))
+    )
 
 
 def _registered_in(text: str) -> bool:
@@ -453,7 +489,7 @@ class DeadLetterStore(DeadLetterSink, Protocol):
 class _Masking:
     """Shared sink plumbing: masking, metrics for write failures."""
 
-    __slots__ = ("_keys", "_metrics", "_redact")
+    __slots__ = ("_keys", "_metrics", "_needles", "_redact")
 
     sink_name = "sink"
 
@@ -467,29 +503,30 @@ class _Masking:
         if isinstance(secret_keys, str):
             raise TypeError("secret_keys must be an iterable of key names, not a str")
         self._keys = DEFAULT_SECRET_KEYS | {key.lower() for key in secret_keys}
+        self._needles = _needles(self._keys)
         self._redact = redact
         self._metrics = metrics
 
     def _mask(self, letter: DeadLetter) -> DeadLetter:
         return mask_letter(letter, keys=self._keys, extra=self._redact)
 
-    def _may_hold_secrets(self, letter: DeadLetter, text: str) -> bool:
-        """Say whether `mask_letter` could change *letter*, whose JSON is *text*.
+    def _may_hold_secrets(self, text: str) -> bool:
+        """Say whether `mask_letter` could change the letter whose JSON is *text*.
 
-        Every shape `redact` masks contains ``://``, ``authorization``,
-        ``bearer`` or, for a bot token, a colon and 30 token characters;
-        substring tests are much faster than running the patterns.
+        Substring tests on the text (see `_needles`) are much faster than
+        running `redact`'s patterns or walking the payload and context.
         """
-        lower = text.lower()
-        return (
-            "://" in lower
-            or "authorization" in lower
-            or "bearer" in lower
-            or _TOKEN_HINT.search(text) is not None
-            or _registered_in(text)
-            or _has_secret_key(letter.payload, self._keys)
-            or _has_secret_key(letter.context, self._keys)
-        )
+        needles = self._needles
+        if needles is None or _TOKEN_HINT.search(text) is not None:
+            return True
+        if _secrets._registered and _registered_in(text):  # noqa: SLF001 - the Secret values redact() masks  # pyright: ignore[reportPrivateUsage]
+            return True
+        # Folded as `redact` folds it, so that what its patterns match is found.
+        folded = text.lower() if text.isascii() else text.translate(_ASCII_FOLD).lower()
+        for needle in needles:  # noqa: SIM110 - a plain loop: any() of a generator costs more here
+            if needle in folded:
+                return True
+        return False
 
     def _masked_json(self, letter: DeadLetter) -> str:
         """Return the masked letter's JSON; serialise once when there is nothing to mask."""
@@ -499,7 +536,7 @@ class _Masking:
             except TypeError:  # such as a Secret in the payload: masking may fix it
                 pass
             else:
-                if not self._may_hold_secrets(letter, text):
+                if not self._may_hold_secrets(text):
                     return text
         return self._mask(letter).to_json()
 
@@ -663,10 +700,13 @@ class JsonlDeadLetterSink(_Masking):
         try:
             line = (self._masked_json(letter) + "\n").encode()
             with self._lock:
-                if self._fd is None:
-                    self._fd = self._open()
-                _write_all(self._fd, line)
-                os.fsync(self._fd)
+                fd = self._fd
+                if fd is None:
+                    fd = self._fd = self._open()
+                written = os.write(fd, line)
+                if written < len(line):  # a short write (a full disk, a signal): finish it
+                    _write_all(fd, line[written:])
+                os.fsync(fd)
         except Exception as exc:
             raise self._write_failed(letter, exc) from exc
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["SQLiteDeadLetterStore"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 # ``seq`` (the rowid) breaks ties between letters created in the same
 # microsecond; the indexes make ``list(limit=100)`` a short index walk
@@ -52,13 +53,25 @@ _INSERT: Final = (
 )
 
 
+# This process's id, read on every write without a system call; a forked
+# child refreshes it before any of its code runs (os.fork runs the hook).
+_process_id = [os.getpid()]
+
+
+def _refresh_process_id() -> None:
+    _process_id[0] = os.getpid()
+
+
+os.register_at_fork(after_in_child=_refresh_process_id)
+
+
 def _close_if_owner(connection: sqlite3.Connection, pid: int) -> None:
     if os.getpid() == pid:
         connection.close()
 
 
 def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 class SQLiteDeadLetterStore(_Masking):
@@ -111,7 +124,7 @@ class SQLiteDeadLetterStore(_Masking):
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
-        self._pid = os.getpid()
+        self._pid = _process_id[0]
         with self._lock:
             self._connect()
 
@@ -121,10 +134,10 @@ class SQLiteDeadLetterStore(_Masking):
         return self._path
 
     def _connect(self) -> sqlite3.Connection:
-        if self._connection is not None and self._pid == os.getpid():
+        if self._connection is not None and self._pid == _process_id[0]:
             return self._connection
         # After a fork the parent's connection must not be used (nor closed) here.
-        self._pid = os.getpid()
+        self._pid = _process_id[0]
         try:
             connection = sqlite3.connect(
                 self._path,
@@ -200,13 +213,15 @@ class SQLiteDeadLetterStore(_Masking):
         """
         try:
             body = self._masked_json(letter)
-            params = (letter.id, letter.operation, _micros(letter.created_at), body)
+            micros = (letter.created_at - _EPOCH) // _MICROSECOND  # _micros(), inlined
+            params = (letter.id, letter.operation, micros, body)
             with self._lock:
                 connection = self._connect()
-                connection.execute("BEGIN IMMEDIATE")
+                execute = connection.execute
+                execute("BEGIN IMMEDIATE")
                 try:
-                    connection.execute(_INSERT, params)
-                    connection.execute("COMMIT")
+                    execute(_INSERT, params)
+                    execute("COMMIT")
                 except BaseException:
                     connection.rollback()  # a no-op when the failure already ended it
                     raise
@@ -279,7 +294,7 @@ class SQLiteDeadLetterStore(_Masking):
     def close(self) -> None:
         """Close the connection; a later call opens it again."""
         with self._lock:
-            if self._connection is not None and self._pid == os.getpid():
+            if self._connection is not None and self._pid == _process_id[0]:
                 self._connection.close()
             self._connection = None
 
