@@ -501,10 +501,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at DEBUG with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.DEBUG):
-            self._emit(
-                logging.DEBUG, msg, args, exc_info, stack_info, stacklevel + 1, extra, fields
+        logger = self.logger
+        if logger.isEnabledFor(logging.DEBUG):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.DEBUG,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
             )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def info(
         self,
@@ -517,8 +532,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at INFO with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.INFO):
-            self._emit(logging.INFO, msg, args, exc_info, stack_info, stacklevel + 1, extra, fields)
+        logger = self.logger
+        if logger.isEnabledFor(logging.INFO):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.INFO,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def warning(
         self,
@@ -531,10 +563,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at WARNING with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.WARNING):
-            self._emit(
-                logging.WARNING, msg, args, exc_info, stack_info, stacklevel + 1, extra, fields
+        logger = self.logger
+        if logger.isEnabledFor(logging.WARNING):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.WARNING,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
             )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def error(
         self,
@@ -547,10 +594,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at ERROR with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.ERROR):
-            self._emit(
-                logging.ERROR, msg, args, exc_info, stack_info, stacklevel + 1, extra, fields
+        logger = self.logger
+        if logger.isEnabledFor(logging.ERROR):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.ERROR,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
             )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def exception(
         self,
@@ -563,10 +625,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at ERROR with the current exception and *fields* on this line."""
-        if self.logger.isEnabledFor(logging.ERROR):
-            self._emit(
-                logging.ERROR, msg, args, exc_info, stack_info, stacklevel + 1, extra, fields
+        logger = self.logger
+        if logger.isEnabledFor(logging.ERROR):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.ERROR,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
             )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def critical(
         self,
@@ -579,10 +656,25 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at CRITICAL with *fields* on this line."""
-        if self.logger.isEnabledFor(logging.CRITICAL):
-            self._emit(
-                logging.CRITICAL, msg, args, exc_info, stack_info, stacklevel + 1, extra, fields
+        logger = self.logger
+        if logger.isEnabledFor(logging.CRITICAL):
+            # The body is repeated in each method: a shared helper costs a call per line.
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                logging.CRITICAL,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
             )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
     def log(
         self,
@@ -596,38 +688,24 @@ class CorrelationLogger:
         **fields: object,
     ) -> None:
         """Log *msg* at *level* with *fields* on this line."""
-        if self.logger.isEnabledFor(level):
-            self._emit(level, msg, args, exc_info, stack_info, stacklevel + 1, extra, fields)
-
-    def _emit(  # noqa: PLR0917 - the logging call's own parameters, passed on
-        self,
-        level: int,
-        msg: object,
-        args: tuple[object, ...],
-        exc_info: _ExcInfo,
-        stack_info: bool,
-        stacklevel: int,
-        extra: Mapping[str, object] | None,
-        fields: dict[str, object],
-    ) -> None:
-        """Make and handle the record; *stacklevel* counts from the public method."""
         logger = self.logger
-        caller = logger.findCaller(stack_info, stacklevel + 1)
-        record = logger.makeRecord(
-            logger.name,
-            level,
-            caller[0],
-            caller[1],
-            msg,
-            args,
-            _exc_tuple(exc_info) if exc_info else None,
-            caller[2],
-            extra,
-            caller[3],
-        )
-        if fields:
-            record.__dict__[FIELDS_ATTRIBUTE] = fields
-        logger.handle(record)
+        if logger.isEnabledFor(level):
+            caller = logger.findCaller(stack_info, stacklevel + 1)
+            record = logger.makeRecord(
+                logger.name,
+                level,
+                caller[0],
+                caller[1],
+                msg,
+                args,
+                _exc_tuple(exc_info) if exc_info else None,
+                caller[2],
+                extra,
+                caller[3],
+            )
+            if fields:
+                record.__dict__[FIELDS_ATTRIBUTE] = fields
+            logger.handle(record)
 
 
 _SysExcInfo: TypeAlias = (
