@@ -947,6 +947,17 @@ def test_no_trace_id_without_a_span(text: Capture) -> None:
     assert text.lines() == ["[requestId=-] x"]
 
 
+def test_unknown_opentelemetry_runtime_falls_back_to_the_public_api(
+    text: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If OpenTelemetry's context internals differ, the public API decides (no span: no id)."""
+    import opentelemetry.context
+
+    monkeypatch.setattr(opentelemetry.context, "_RUNTIME_CONTEXT", object())
+    text.log.info("x")
+    assert text.lines() == ["[requestId=-] x"]
+
+
 def test_logging_works_without_opentelemetry() -> None:
     """With opentelemetry not importable, lines are written and there is no trace id."""
     code = (

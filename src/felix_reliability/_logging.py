@@ -20,6 +20,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import IO, Final, TypeAlias, cast
@@ -147,6 +148,22 @@ def current_trace_id() -> str | None:
     return f"{span_context.trace_id:032x}"
 
 
+def _otel_context_may_hold_a_span() -> bool:
+    """Say cheaply whether OpenTelemetry's current context could hold a span.
+
+    Asking OpenTelemetry's public API costs about 0.3 µs per log line even
+    with no span anywhere (a library such as pybreaker may import it). Its
+    default runtime keeps the context in one ContextVar, empty when nothing
+    is active: one read answers "no span". Where that internal is not found,
+    the answer is "maybe" and the public API decides.
+    """
+    runtime = getattr(sys.modules.get("opentelemetry.context"), "_RUNTIME_CONTEXT", None)
+    variable = getattr(runtime, "_current_context", None)
+    if isinstance(variable, ContextVar):
+        return bool(cast("ContextVar[object]", variable).get(None))
+    return True
+
+
 class CorrelationFilter(logging.Filter):
     """Copy the correlation context onto each record; attach it to handlers.
 
@@ -177,7 +194,7 @@ _Parts: TypeAlias = tuple[
 def _correlate(attributes: dict[str, object]) -> _Parts:
     request_id, bound = _STATE.get()
     line: Mapping[str, object] | None = attributes.get(FIELDS_ATTRIBUTE)  # type: ignore[assignment]
-    if "opentelemetry.trace" in sys.modules:
+    if "opentelemetry.trace" in sys.modules and _otel_context_may_hold_a_span():
         trace_id = current_trace_id()
         if trace_id is not None:
             line = {**line, "traceId": trace_id} if line else {"traceId": trace_id}
