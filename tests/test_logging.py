@@ -953,7 +953,15 @@ def test_unknown_opentelemetry_runtime_falls_back_to_the_public_api(
     """If OpenTelemetry's context internals differ, the public API decides (no span: no id)."""
     import opentelemetry.context
 
-    monkeypatch.setattr(opentelemetry.context, "_RUNTIME_CONTEXT", object())
+    real = opentelemetry.context._RUNTIME_CONTEXT
+
+    class OtherRuntime:  # the public API works; the ContextVar internal is not there
+        def __getattr__(self, name: str) -> object:
+            if name == "_current_context":
+                raise AttributeError(name)
+            return getattr(real, name)
+
+    monkeypatch.setattr(opentelemetry.context, "_RUNTIME_CONTEXT", OtherRuntime())
     text.log.info("x")
     assert text.lines() == ["[requestId=-] x"]
 
