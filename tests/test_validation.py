@@ -7,6 +7,7 @@ import math
 import pytest
 
 from felix_reliability._validation import (
+    check_count,
     check_fraction,
     check_non_negative_float,
     check_positive_float,
@@ -61,3 +62,15 @@ def test_fraction_bounds(value: float, ok: bool) -> None:
     else:
         with pytest.raises(ConfigurationError, match="threshold must be in"):
             check_fraction("threshold", value)
+
+
+def test_count_accepts_zero_and_optional_none() -> None:
+    """Counts are ints >= 0; None only where allowed; every refusal names the option."""
+    check_count("limit", 0)
+    check_count("limit", None, allow_none=True)
+    with pytest.raises(ConfigurationError, match="limit must be an int >= 0, got None"):
+        check_count("limit", None)
+    with pytest.raises(ConfigurationError, match="offset must be an int >= 0, got True"):
+        check_count("offset", True)
+    with pytest.raises(ConfigurationError, match="limit must be None or an int >= 0, got -1"):
+        check_count("limit", -1, allow_none=True)

@@ -38,6 +38,7 @@ from felix_reliability._secrets import (
     redact,
     redact_data,
 )
+from felix_reliability._validation import check_count
 from felix_reliability.exceptions import ConfigurationError, DeadLetterStoreError
 
 __all__ = [
@@ -550,9 +551,8 @@ class _Masking:
 
 
 def _check_limits(limit: object, offset: object) -> None:
-    for name, value in (("limit", limit), ("offset", offset)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigurationError(f"{name} must be an int >= 0, got {value!r}")
+    check_count("limit", limit)
+    check_count("offset", offset)
 
 
 def purge_cutoff(older_than: datetime | timedelta | None, clock: Clock) -> datetime | None:

@@ -36,6 +36,7 @@ from felix_reliability._demo_report import (
     HealthSample,
     HealthStatusName,
     IntervalSample,
+    _clock,  # pyright: ignore[reportPrivateUsage] - the report's time format, a sibling module
 )
 from felix_reliability._fake_telegram import FakeTelegramServer
 from felix_reliability._health import (
@@ -146,7 +147,7 @@ class _Script:
         """Play the switches due by *now*, then the fault for this order, if any."""
         while self.switches and self.switches[0][0] <= now:
             at, what, action = self.switches.pop(0)
-            progress(f"[{_hhmm(at)}] {what}")
+            progress(f"[{_clock(at)}] {what}")
             action()
         for start, end, fault in self.windows:
             if start <= now < end:
@@ -195,11 +196,6 @@ def _captured_logs() -> Generator[_LogCounter]:
         logger.removeHandler(counter)
         logger.propagate, level = saved
         logger.setLevel(level)
-
-
-def _hhmm(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _order_times(orders: int, rng: random.Random) -> list[float]:
@@ -332,7 +328,7 @@ def _run_day(  # noqa: C901, PLR0915 - the day reads best as one story
         interval = _Interval(end)
         if int(end) % int(HOUR) == 0:
             say(
-                f"[{_hhmm(end)}] sent {sum(counts.values())}/{orders}, "
+                f"[{_clock(end)}] sent {sum(counts.values())}/{orders}, "
                 f"first try {counts['delivered_first_try']}, "
                 f"after retry {counts['delivered_after_retry']}, "
                 f"dead letters {counts['dead_lettered']}, "
@@ -362,7 +358,7 @@ def _run_day(  # noqa: C901, PLR0915 - the day reads best as one story
                 clock.advance(max(0.0, at - clock.monotonic()))  # retries may have run late
                 script.before_order(clock.monotonic(), say)
                 if at >= REPLAY_AT and not replayed:
-                    replay(f"[{_hhmm(REPLAY_AT)}] the operator replays the dead letters")
+                    replay(f"[{_clock(REPLAY_AT)}] the operator replays the dead letters")
                 chat = BLOCKED_CHAT if order_id in blocked else rng.randint(1, MECHANICS)
                 with bind_context(request_id=new_request_id(), mechanic=f"m{chat}"):
                     delivery = notifier.send_message(
@@ -382,7 +378,7 @@ def _run_day(  # noqa: C901, PLR0915 - the day reads best as one story
             while interval.start < DAY:
                 close_interval(interval.start + INTERVAL)
 
-            replay(f"[{_hhmm(DAY)}] the day is over: replaying what is left")
+            replay(f"[{_clock(DAY)}] the day is over: replaying what is left")
             milestones["after"] = monitor.run_once().status.value
         finally:
             notifier.close()

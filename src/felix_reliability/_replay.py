@@ -11,8 +11,12 @@ import attrs
 
 from felix_reliability._clock import Clock, SystemClock
 from felix_reliability._dead_letters import DeadLetter, DeadLetterReason, DeadLetterStore
-from felix_reliability._validation import check_non_negative_float, check_positive_float
-from felix_reliability.exceptions import CircuitOpenError, ConfigurationError
+from felix_reliability._validation import (
+    check_count,
+    check_non_negative_float,
+    check_positive_float,
+)
+from felix_reliability.exceptions import CircuitOpenError
 
 __all__ = ["DEFAULT_PENDING_GRACE", "ReplayReport", "is_replaying", "replay_dead_letters"]
 
@@ -99,8 +103,8 @@ def replay_dead_letters(
 
     .. versionadded:: 0.1.0
     """
-    _check_count("limit", limit, allow_none=True)
-    _check_count("max_replays", max_replays, allow_none=False)
+    check_count("limit", limit, allow_none=True)
+    check_count("max_replays", max_replays)
     interval = 0.0 if rate is None else 1.0 / check_positive_float("rate", rate)
     grace = timedelta(seconds=check_non_negative_float("pending_grace", pending_grace))
     clock = clock or SystemClock()
@@ -130,14 +134,6 @@ def replay_dead_letters(
                 progress(report)
         if len(page) < _PAGE:
             return report
-
-
-def _check_count(name: str, value: object, *, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        allowed = "None or an int >= 0" if allow_none else "an int >= 0"
-        raise ConfigurationError(f"{name} must be {allowed}, got {value!r}")
 
 
 def _due(letter: DeadLetter, max_replays: int, grace: timedelta, clock: Clock) -> bool:

@@ -10,6 +10,7 @@ from felix_reliability.exceptions import ConfigurationError
 T = TypeVar("T")
 
 __all__ = [
+    "check_count",
     "check_fraction",
     "check_instance",
     "check_non_negative_float",
@@ -24,6 +25,19 @@ def _check_real(name: str, value: object) -> float:
     if math.isnan(value):
         raise ConfigurationError(f"{name} must not be NaN")
     return float(value)
+
+
+def check_count(name: str, value: object, *, allow_none: bool = False) -> None:
+    """Raise `ConfigurationError` naming *name* unless *value* is an int >= 0 (or allowed None).
+
+    Paging and replay options raise `ConfigurationError` for a wrong type too,
+    as they always have (their callers catch one error for a bad option).
+    """
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        allowed = "None or an int >= 0" if allow_none else "an int >= 0"
+        raise ConfigurationError(f"{name} must be {allowed}, got {value!r}")
 
 
 def check_positive_int(name: str, value: object) -> int:
